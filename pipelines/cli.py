@@ -1,0 +1,175 @@
+"""The ``supplierrisk`` command: a typer app whose subcommands call the pipelines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import pandas as pd
+import typer
+
+from supplierrisk.ingest import PRESET_NAMES, IngestError
+from supplierrisk.settings import Settings
+from supplierrisk.storage import StoreEmptyError
+
+app = typer.Typer(
+    help="Supplier risk and performance: ingest PO history, KPI scorecards, synthetic data, demo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+EXIT_USER_ERROR = 2
+
+TABLE_COLUMNS = (
+    "supplier_id",
+    "category",
+    "otd_lines",
+    "otd_rate",
+    "otd_rate_lo",
+    "otd_rate_hi",
+    "otif_rate",
+    "fill_rate",
+    "lead_time_mean_days",
+    "lead_time_p90_days",
+    "days_late_mean",
+    "spend",
+    "spend_share",
+    "n_suppliers",
+    "hhi",
+    "single_source",
+    "open_lines",
+    "overdue_lines",
+    "score",
+)
+
+
+def user_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn known user errors into a one-line message and exit code 2, without a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (IngestError, StoreEmptyError, ValueError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+    return wrapper
+
+
+def _as_of(value: str | None) -> pd.Timestamp:
+    if value is None:
+        return pd.Timestamp.today().normalize()
+    try:
+        return pd.Timestamp(value).normalize()
+    except ValueError:
+        raise ValueError(f"--as-of {value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+@app.command()
+@user_errors
+def ingest(
+    source: Annotated[Path, typer.Argument(help="CSV or Parquet export to load.")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", "-m", help="Mapping YAML (see README).")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help=f"A known format instead of a mapping: {', '.join(PRESET_NAMES)}.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Load an ERP export into the canonical store; rejected rows go to a rejects file with reasons."""
+    from pipelines.ingest import run_ingest
+
+    report = run_ingest(source, Settings(), mapping_path=mapping, preset=preset)
+    typer.echo(report.to_json() if as_json else report.format_text())
+
+
+@app.command()
+@user_errors
+def kpis(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date the scorecard is as of (default today).")] = None,
+    window: Annotated[int, typer.Option(help="Window in days: lines promised in (as-of - window, as-of].")] = 365,
+    by: Annotated[str, typer.Option(help="supplier | category | supplier,category")] = "supplier",
+    output_format: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    scorecard: Annotated[Path | None, typer.Option(help="Scorecard YAML (criteria and weights).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal.")] = None,
+) -> None:
+    """Supplier scorecards: OTD, OTIF, lead time, fill, rejects, price variance, spend, concentration."""
+    from pipelines.kpis import run_kpis
+    from supplierrisk.storage import write_text
+
+    if output_format not in ("table", "csv", "json"):
+        raise ValueError(f"--format must be table, csv or json, not {output_format!r}")
+    if window <= 0:
+        raise ValueError("--window must be a positive number of days")
+    result = run_kpis(Settings(), _as_of(as_of), window, by, scorecard)
+    table = result.table
+    if output_format == "csv":
+        text = table.to_csv(index=False)
+    elif output_format == "json":
+        records = json.loads(table.to_json(orient="records", date_format="iso"))
+        text = json.dumps({"kpis": records, "skipped": result.skipped}, indent=2)
+    else:
+        shown = [c for c in TABLE_COLUMNS if c in table.columns]
+        text = table[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}")
+        if result.skipped:
+            text += "\n" + "\n".join(f"skipped {k}: {why}" for k, why in result.skipped.items())
+    if out is not None:
+        write_text(text, out)
+        typer.echo(f"wrote {len(table)} rows to {out}")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+@user_errors
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder for history.parquet, truth.parquet, episodes.parquet.")],
+    suppliers: Annotated[int, typer.Option(min=1, help="Number of suppliers.")] = 200,
+    years: Annotated[float, typer.Option(min=0.1, help="Years of history.")] = 3.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same history).")] = 0,
+    lines_per_supplier_per_year: Annotated[
+        float, typer.Option(min=1.0, help="Mean PO lines per supplier per year.")
+    ] = 60.0,
+    drift: Annotated[bool, typer.Option(help="Change the process in the last months.")] = False,
+) -> None:
+    """Write a synthetic canonical history with the true late probability of every line."""
+    from supplierrisk.synth import SynthConfig, generate_history, write_synth
+
+    config = SynthConfig(
+        suppliers=suppliers,
+        years=years,
+        seed=seed,
+        lines_per_supplier_per_year=lines_per_supplier_per_year,
+        drift=drift,
+    )
+    result = generate_history(config)
+    paths = write_synth(result, out)
+    typer.echo(f"{len(result.history)} lines from {suppliers} suppliers, export date {result.export_date.date()}")
+    for name, path in paths.items():
+        typer.echo(f"  {name}: {path}")
+
+
+@app.command()
+@user_errors
+def demo(
+    as_of: Annotated[str, typer.Option("--as-of", help="Scorecard date for the demo.")] = "2015-06-30",
+    top: Annotated[int, typer.Option(help="Suppliers to show.")] = 15,
+) -> None:
+    """Ingest the bundled SCMS history and print supplier and category scorecards."""
+    from pipelines.demo import run_demo
+
+    typer.echo(run_demo(Settings(), _as_of(as_of), top))
+
+
+def main() -> None:
+    """Entry point of the ``supplierrisk`` script."""
+    app()

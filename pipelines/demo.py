@@ -1,0 +1,54 @@
+"""Demo job: ingest the bundled SCMS history and render supplier and category scorecards."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.ingest import run_ingest
+from pipelines.kpis import run_kpis
+from supplierrisk.ingest import get_preset
+from supplierrisk.settings import Settings
+
+_SUPPLIER_COLUMNS = [
+    "supplier_id",
+    "otd_lines",
+    "otd_rate",
+    "otd_rate_lo",
+    "otd_rate_hi",
+    "lead_time_mean_days",
+    "days_late_mean",
+    "spend_share",
+    "open_lines",
+    "score",
+]
+_CATEGORY_COLUMNS = ["category", "otd_lines", "otd_rate", "n_suppliers", "hhi", "single_source", "spend_share"]
+
+
+def _render(frame: pd.DataFrame, columns: list[str]) -> str:
+    shown = [c for c in columns if c in frame.columns]
+    return frame[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}", max_colwidth=40)
+
+
+def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
+    """Run the demo end to end and return what it prints."""
+    preset = get_preset("scms")
+    source = preset.bundled_path()
+    assert source is not None  # noqa: S101 - the scms preset always ships its data
+    report = run_ingest(source, settings, preset="scms")
+    suppliers = run_kpis(settings, as_of, 365, "supplier")
+    categories = run_kpis(settings, as_of, 365, "category")
+    by_spend = suppliers.table.sort_values("spend", ascending=False, na_position="last").head(top)
+    parts = [
+        "== ingest: USAID SCMS delivery history ==",
+        report.format_text(),
+        "",
+        f"== top {top} suppliers by spend, 365 days to {as_of.date()} (90% intervals) ==",
+        _render(by_spend, _SUPPLIER_COLUMNS),
+        "",
+        f"== categories, 365 days to {as_of.date()} ==",
+        _render(categories.table, _CATEGORY_COLUMNS),
+    ]
+    if suppliers.skipped:
+        parts.append("")
+        parts.extend(f"skipped {name}: {why}" for name, why in suppliers.skipped.items())
+    return "\n".join(parts)

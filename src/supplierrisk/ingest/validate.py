@@ -1,0 +1,274 @@
+"""Turn a raw source frame into canonical PO lines, rejecting bad rows with their reasons.
+
+Each rejected row keeps its 1-based ``source_row`` (data rows, header excluded),
+the first failing ``field``, a ``reason`` code, a human ``detail`` and every
+problem found on that row, plus the original cell values: nothing is lost.
+``rows_read == rows_accepted + rows_rejected`` always holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from supplierrisk.ingest.errors import IngestError
+from supplierrisk.ingest.mapping import Mapping
+from supplierrisk.schema import (
+    CANONICAL_FIELDS,
+    DATE_FIELDS,
+    EXTRA_PREFIX,
+    KEY_FIELDS,
+    NUMERIC_FIELDS,
+    ORDER_DATE_SOURCE,
+    REQUIRED_FIELDS,
+    conform,
+)
+
+REJECT_COLUMNS: Final = ("source_row", "field", "reason", "detail", "problems")
+
+
+@dataclass
+class Conversion:
+    """The result of converting one source: accepted lines, rejected rows and notes."""
+
+    accepted: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_read: int
+    rows_accepted: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_rejected(self) -> int:
+        """Number of source rows rejected."""
+        return len(self.rejects)
+
+    def rejects_by_reason(self) -> dict[str, int]:
+        """Rejected rows counted by their first reason code."""
+        if self.rejects.empty:
+            return {}
+        counts = self.rejects["reason"].value_counts().sort_index()
+        return {str(k): int(v) for k, v in counts.items()}
+
+
+class _Problems:
+    """Collects (row, field, reason, detail) problems found while parsing."""
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, rows: pd.Index, field_name: str, reason: str, detail: pd.Series | str) -> None:
+        if len(rows) == 0:
+            return
+        details = detail.loc[rows].astype(str) if isinstance(detail, pd.Series) else detail
+        self._parts.append(
+            pd.DataFrame({"row": rows, "field": field_name, "reason": reason, "detail": details})
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame(columns=["row", "field", "reason", "detail"])
+        return pd.concat(self._parts, ignore_index=True)
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _text(series: pd.Series, missing: frozenset[str]) -> pd.Series:
+    if _is_numeric(series):
+        values = series.astype("Float64")
+        whole = values.dropna() % 1 == 0
+        if bool(whole.all()):
+            text = values.astype("Int64").astype(str)
+        else:
+            text = values.astype(str)
+        return text.where(values.notna(), None).astype(object)
+    stripped = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    return stripped.where(~stripped.isin(missing), None).astype(object)
+
+
+def _parse_dates(
+    series: pd.Series, formats: list[str], missing: frozenset[str], name: str, problems: _Problems
+) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return pd.to_datetime(series).dt.tz_localize(None).dt.normalize()
+    text = _text(series, missing)
+    parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        todo = parsed.isna() & text.notna()
+        if not todo.any():
+            break
+        attempt = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        parsed.loc[todo] = attempt.astype("datetime64[ns]")
+    bad = parsed.index[parsed.isna() & text.notna()]
+    shown = " or ".join(formats)
+    problems.add(bad, name, "unparseable_date", "'" + text.astype(str) + f"' does not match {shown}")
+    return parsed.dt.normalize()
+
+
+def _parse_numbers(
+    series: pd.Series, mapping: Mapping, missing: frozenset[str], name: str, problems: _Problems
+) -> pd.Series:
+    if _is_numeric(series):
+        return series.astype("float64")
+    text = _text(series, missing)
+    cleaned = text.astype(object).where(text.notna(), None)
+    as_str = cleaned.dropna().astype(str).str.replace(" ", "", regex=False)
+    if mapping.thousands:
+        as_str = as_str.str.replace(mapping.thousands, "", regex=False)
+    if mapping.decimal != ".":
+        as_str = as_str.str.replace(mapping.decimal, ".", regex=False)
+    values = pd.Series(np.nan, index=series.index, dtype="float64")
+    values.loc[as_str.index] = pd.to_numeric(as_str, errors="coerce").astype("float64")
+    bad = values.index[values.isna() & text.notna()]
+    problems.add(bad, name, "unparseable_number", "'" + text.astype(str) + "' is not a number")
+    return values
+
+
+def _check_columns_exist(raw: pd.DataFrame, mapping: Mapping, source: str) -> None:
+    entries = [(f"columns.{name}", column) for name, column in mapping.columns.items()]
+    entries += [(f"extra_columns.{name}", extra.column) for name, extra in mapping.extra_columns.items()]
+    for entry, column in entries:
+        if column not in raw.columns:
+            raise IngestError(
+                f"{source}: column '{column}' named by mapping entry '{entry}' is not in the "
+                f"file (columns: {', '.join(map(str, raw.columns[:30]))})"
+            )
+
+
+def to_canonical(raw: pd.DataFrame, mapping: Mapping, source: str) -> Conversion:
+    """Convert ``raw`` (as read) to canonical lines; bad rows go to rejects with reasons."""
+    missing = mapping.missing_tokens()
+    problems = _Problems()
+    out = pd.DataFrame(index=raw.index)
+    notes: list[str] = []
+    _check_columns_exist(raw, mapping, source)
+    for name in CANONICAL_FIELDS:
+        if name in mapping.constants:
+            out[name] = str(mapping.constants[name])
+            continue
+        if name not in mapping.columns:
+            continue
+        series = raw[mapping.columns[name]]
+        if name in DATE_FIELDS:
+            out[name] = _parse_dates(series, mapping.formats_for(name), missing, name, problems)
+        elif name in NUMERIC_FIELDS:
+            out[name] = _parse_numbers(series, mapping, missing, name, problems)
+        else:
+            out[name] = _text(series, missing)
+    unmapped = [f for f in CANONICAL_FIELDS if f not in out.columns]
+    if unmapped:
+        notes.append(f"fields not in this source (left empty, KPIs needing them are skipped): {unmapped}")
+    for extra_name, extra in mapping.extra_columns.items():
+        series = raw[extra.column]
+        target = EXTRA_PREFIX + extra_name
+        if extra.type == "numeric":
+            out[target] = _parse_numbers(series, mapping, missing, target, problems)
+        else:
+            out[target] = _text(series, missing)
+    if ORDER_DATE_SOURCE in raw.columns:
+        out[ORDER_DATE_SOURCE] = raw[ORDER_DATE_SOURCE].astype(object)
+    elif "order_date" in mapping.columns:
+        out[ORDER_DATE_SOURCE] = "source"
+    if "line_id" not in out.columns:
+        # Without a line number the key is the row's position within its PO in file order.
+        out["line_id"] = (out.groupby("po_id", sort=False, dropna=False).cumcount() + 1).astype(str)
+        notes.append("line_id not mapped: numbered 1, 2, ... within each po_id in file order")
+    _check_rows(out, problems)
+    accepted, rejects = _split(raw, out, problems.frame(), mapping, notes)
+    return Conversion(
+        accepted=accepted,
+        rejects=rejects,
+        rows_read=len(raw),
+        rows_accepted=len(raw) - len(rejects),
+        notes=notes,
+    )
+
+
+def _check_rows(out: pd.DataFrame, problems: _Problems) -> None:
+    for name in REQUIRED_FIELDS:
+        if name not in out.columns:
+            continue
+        already = set(problems.frame().query("field == @name")["row"]) if name in DATE_FIELDS else set()
+        empty = out.index[out[name].isna() & ~out.index.isin(list(already))]
+        problems.add(empty, name, "missing_required", f"required field {name} is empty")
+    if {"order_date", "promised_date"} <= set(out.columns):
+        bad = out.index[out["promised_date"] < out["order_date"]]
+        detail = "promised " + out["promised_date"].astype(str) + " is before order " + out["order_date"].astype(str)
+        problems.add(bad, "promised_date", "promised_before_order", detail)
+    if {"order_date", "delivered_date"} <= set(out.columns):
+        bad = out.index[out["delivered_date"] < out["order_date"]]
+        detail = "delivered " + out["delivered_date"].astype(str) + " is before order " + out["order_date"].astype(str)
+        problems.add(bad, "delivered_date", "delivered_before_order", detail)
+    for name in NUMERIC_FIELDS:
+        if name in out.columns:
+            bad = out.index[out[name] < 0]
+            problems.add(bad, name, "negative_value", name + " is negative (" + out[name].astype(str) + ")")
+    if {"quantity_rejected", "quantity_received"} <= set(out.columns):
+        bad = out.index[out["quantity_rejected"] > out["quantity_received"]]
+        problems.add(bad, "quantity_rejected", "rejected_exceeds_received", "more rejected than received")
+
+
+def _aggregate_receipts(lines: pd.DataFrame) -> pd.DataFrame:
+    """Fold several receipt rows of one line into one: last receipt date, summed quantities."""
+    keys = list(KEY_FIELDS)
+    grouped = lines.groupby(keys, sort=False, dropna=False)
+    first = grouped.first()
+    for name in ("quantity_received", "quantity_rejected"):
+        if name in lines.columns:
+            summed = grouped[name].sum(min_count=1)
+            first[name] = summed
+    if "delivered_date" in lines.columns:
+        first["delivered_date"] = grouped["delivered_date"].max()
+    return first.reset_index()
+
+
+def _split(
+    raw: pd.DataFrame, out: pd.DataFrame, found: pd.DataFrame, mapping: Mapping, notes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    bad_rows = set(found["row"].tolist())
+    good = out.loc[~out.index.isin(list(bad_rows))]
+    if mapping.receipts == "reject_duplicates":
+        dup = good.duplicated(list(KEY_FIELDS), keep="first")
+        if dup.any():
+            first_row = good.reset_index().groupby(list(KEY_FIELDS), dropna=False)["index"].transform("min")
+            first_row.index = good.index
+            dup_rows = good.index[dup]
+            detail = (
+                "duplicate (po_id, line_id) = (" + good["po_id"].astype(str) + ", " + good["line_id"].astype(str)
+                + "), first seen at source row " + (first_row + 1).astype(str)
+            )
+            extra = pd.DataFrame(
+                {"row": dup_rows, "field": "line_id", "reason": "duplicate_key", "detail": detail.loc[dup_rows]}
+            )
+            found = pd.concat([found, extra], ignore_index=True)
+            good = good.loc[~dup]
+    accepted_rows = len(good)
+    if mapping.receipts == "aggregate":
+        good = _aggregate_receipts(good)
+        merged = accepted_rows - len(good)
+        if merged:
+            notes.append(f"{merged} receipt rows merged into their lines (last receipt date, summed quantities)")
+    rejects = _rejects_frame(raw, found)
+    accepted = conform(good.reset_index(drop=True))
+    return accepted, rejects
+
+
+def _rejects_frame(raw: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    if found.empty:
+        return pd.DataFrame(columns=[*REJECT_COLUMNS, *map(str, raw.columns)])
+    found = found.astype({"row": "int64"})
+    joined = (
+        found.groupby("row", sort=True)
+        .apply(lambda g: "; ".join(g["field"] + ": " + g["reason"]), include_groups=False)
+        .rename("problems")
+    )
+    first = found.drop_duplicates("row", keep="first").set_index("row").sort_index()
+    summary = first.join(joined)
+    summary.insert(0, "source_row", summary.index + 1)
+    original = raw.loc[summary.index].astype(object)
+    original.columns = [str(c) for c in original.columns]
+    return pd.concat([summary.reset_index(drop=True), original.reset_index(drop=True)], axis=1)

@@ -1,0 +1,116 @@
+"""The canonical procurement history: one row per purchase-order line.
+
+Every other module reads this shape. Strings are pandas ``object`` columns with
+``None`` for missing, dates are ``datetime64[ns]`` at midnight (dates only), and
+numbers are ``float64`` with ``NaN`` for missing. Extra columns carried from a
+source for modelling are prefixed ``extra_``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+STRING_FIELDS: Final = (
+    "po_id",
+    "line_id",
+    "supplier_id",
+    "supplier_name",
+    "supplier_country",
+    "category",
+    "item_id",
+    "currency",
+    "ship_mode",
+    "incoterm",
+    "destination",
+)
+DATE_FIELDS: Final = ("order_date", "promised_date", "delivered_date")
+NUMERIC_FIELDS: Final = (
+    "quantity_ordered",
+    "quantity_received",
+    "quantity_rejected",
+    "unit_price",
+    "invoice_unit_price",
+)
+CANONICAL_FIELDS: Final = (
+    "po_id",
+    "line_id",
+    "supplier_id",
+    "supplier_name",
+    "supplier_country",
+    "category",
+    "item_id",
+    "order_date",
+    "promised_date",
+    "delivered_date",
+    "quantity_ordered",
+    "quantity_received",
+    "quantity_rejected",
+    "unit_price",
+    "invoice_unit_price",
+    "currency",
+    "ship_mode",
+    "incoterm",
+    "destination",
+)
+REQUIRED_FIELDS: Final = ("po_id", "supplier_id", "order_date", "promised_date")
+KEY_FIELDS: Final = ("po_id", "line_id")
+
+# Where the order date came from ("source" when mapped directly; presets may say more).
+ORDER_DATE_SOURCE: Final = "order_date_source"
+EXTRA_PREFIX: Final = "extra_"
+
+# Outcomes and facts known only after shipment: never model features.
+POST_OUTCOME_FIELDS: Final = (
+    "delivered_date",
+    "quantity_received",
+    "quantity_rejected",
+    "invoice_unit_price",
+)
+
+
+def extra_columns(history: pd.DataFrame) -> list[str]:
+    """Names of the extra (mapped, non-canonical) columns carried in ``history``."""
+    return [c for c in history.columns if c.startswith(EXTRA_PREFIX)]
+
+
+def empty_history() -> pd.DataFrame:
+    """An empty canonical history with every field and its dtype."""
+    return conform(pd.DataFrame({name: [] for name in CANONICAL_FIELDS}))
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with every canonical column present, in order, with canonical dtypes.
+
+    Absent optional fields become all-missing columns; they are never filled with
+    invented values. Extra and metadata columns are kept after the canonical ones.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for name in CANONICAL_FIELDS:
+        if name in DATE_FIELDS:
+            col = frame[name] if name in frame else pd.Series(pd.NaT, index=frame.index)
+            out[name] = pd.to_datetime(col).astype("datetime64[ns]").dt.normalize()
+        elif name in NUMERIC_FIELDS:
+            col = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
+            out[name] = pd.to_numeric(col).astype("float64")
+        else:
+            col = frame[name] if name in frame else pd.Series(None, index=frame.index)
+            out[name] = _as_object_strings(col)
+    rest = [c for c in frame.columns if c not in CANONICAL_FIELDS]
+    for name in rest:
+        out[name] = frame[name]
+    if ORDER_DATE_SOURCE in out:
+        out[ORDER_DATE_SOURCE] = _as_object_strings(out[ORDER_DATE_SOURCE])
+    return out
+
+
+def has_values(history: pd.DataFrame, field: str) -> bool:
+    """True when ``field`` exists and holds at least one non-missing value."""
+    return field in history.columns and bool(history[field].notna().any())
+
+
+def _as_object_strings(col: pd.Series) -> pd.Series:
+    values = col.astype(object)
+    return values.where(values.notna(), None)

@@ -1,0 +1,43 @@
+"""Runtime settings from the environment (``SUPPLIERRISK_*``); built by entry points, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where things live and the delivery tolerances shared by KPIs, labels and features."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPLIERRISK_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("supplierrisk_home"),
+        description="Data home: canonical store, rejects, reports, MLflow database and artifacts.",
+    )
+    on_time_tolerance_days: int = Field(
+        default=0, ge=0, description="A line is on time if delivered by promised + this many days."
+    )
+    in_full_tolerance: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="In full if received >= ordered x (1 - this)."
+    )
+    price_variance_tolerance: float = Field(
+        default=0.01, ge=0.0, description="Invoice differs from PO price if |inv - po| / po > this."
+    )
+
+    @property
+    def store_path(self) -> Path:
+        """The canonical PO-line store (Parquet)."""
+        return self.home / "store" / "po_lines.parquet"
+
+    @property
+    def rejects_dir(self) -> Path:
+        """Where ingest writes rejected rows with reasons."""
+        return self.home / "rejects"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where ingest and KPI reports go."""
+        return self.home / "reports"

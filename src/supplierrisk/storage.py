@@ -1,0 +1,65 @@
+"""Atomic file writes and the canonical store on disk.
+
+Every output is written to a temporary file in the destination folder and
+published with ``os.replace``, so a crash leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from supplierrisk.schema import conform, empty_history
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then move the result onto ``path`` in one rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to Parquet atomically (no index)."""
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to CSV atomically (UTF-8, no index)."""
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def write_text(text: str, path: Path) -> Path:
+    """Write ``text`` atomically (UTF-8)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+class StoreEmptyError(RuntimeError):
+    """The canonical store has no lines yet."""
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    """Read a canonical history from Parquet; an absent store reads as empty."""
+    if not path.exists():
+        return empty_history()
+    return conform(pd.read_parquet(path))
+
+
+def load_store(path: Path) -> pd.DataFrame:
+    """The canonical history, or a clear error when nothing was ingested yet."""
+    history = read_history(path)
+    if history.empty:
+        raise StoreEmptyError(f"the store {path} is empty: run 'supplierrisk ingest' first")
+    return history
