@@ -1,0 +1,28 @@
+"""Feature settings: windows, decay, severity threshold, tolerances and prior strength."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """What the point-in-time features look at; YAML training configs fill it."""
+
+    windows_days: tuple[int, ...] = (90, 180, 365)
+    long_window_days: int = 365
+    decay_half_life_days: float = 90.0
+    severe_delay_days: int = 14
+    on_time_tolerance_days: int = 0
+    in_full_tolerance: float = 0.0
+    prior_strength_lines: float = 10.0
+    load_window_days: int = 30
+    delay_thresholds_days: tuple[int, ...] = (1, 3, 7, 14, 30, 60)
+
+    def __post_init__(self) -> None:
+        if not self.windows_days or min(self.windows_days) <= 0:
+            raise ValueError("windows_days must be positive day counts")
+        if self.long_window_days < max(self.windows_days):
+            raise ValueError("long_window_days must be at least the longest window")
+        if self.severe_delay_days <= self.on_time_tolerance_days:
+            raise ValueError("severe_delay_days must exceed the on-time tolerance")

@@ -1,0 +1,265 @@
+"""Point-in-time supplier history: what was known about each supplier, group and line at a day.
+
+The single implementation behind training rows, batch scoring and one-line
+online scoring. ``HistoryIndex`` is built once from a canonical history and
+answers queries ``(keys, as_of)``; every quantity it returns uses only events
+on days strictly before ``as_of``:
+
+- an on-time delivery is known on its delivery day;
+- lateness is known once the promise (plus tolerance) has expired, on day
+  ``promised + tolerance``, whether or not the line was delivered later;
+- a severe delay (``>= severe_delay_days`` late) is known on day
+  ``promised + severe_delay_days - 1``;
+- delay amounts, actual lead times and fill are known on the delivery day;
+- an order, its promised lead time, quantity and value are known on its order day.
+
+So changing or deleting an outcome that happened on or after ``as_of`` cannot
+change a feature at ``as_of``: that is what the leakage tests check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from supplierrisk.features.config import FeatureConfig
+from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
+from supplierrisk.schema import has_values
+
+
+class GroupCoder:
+    """Integer codes for group keys seen in history; unseen or missing keys get -1."""
+
+    def __init__(self, keys: pd.DataFrame) -> None:
+        self.columns = list(keys.columns)
+        valid = keys.notna().all(axis=1)
+        self.uniques = pd.MultiIndex.from_frame(keys.loc[valid].astype(str)).unique()
+
+    def codes(self, keys: pd.DataFrame) -> np.ndarray:
+        """Codes for ``keys`` (same columns as at construction)."""
+        keys = keys[self.columns]
+        valid = keys.notna().all(axis=1).to_numpy()
+        if len(keys) == 0:
+            return np.zeros(0, dtype=np.int64)
+        found = self.uniques.get_indexer(pd.MultiIndex.from_frame(keys.astype(str)))
+        found = np.asarray(found, dtype=np.int64)
+        found[~valid] = -1
+        return found
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """Per-line outcome facts and the days they become known."""
+
+    order_day: np.ndarray
+    promised_day: np.ndarray
+    delivered_day: np.ndarray
+    delivered: np.ndarray
+    late: np.ndarray
+    known_day: np.ndarray
+    severe: np.ndarray
+    severe_day: np.ndarray
+    delay_days: np.ndarray
+    lead_time_days: np.ndarray
+    has_quantities: np.ndarray
+    in_full: np.ndarray
+    value: np.ndarray
+    quantity: np.ndarray
+
+
+def _outcomes(history: pd.DataFrame, config: FeatureConfig) -> _Outcomes:
+    tol = config.on_time_tolerance_days
+    order_day = day_numbers(history["order_date"])
+    promised_day = day_numbers(history["promised_date"])
+    delivered_day = day_numbers(history["delivered_date"])
+    delivered = delivered_day != NO_DAY
+    on_time = delivered & (delivered_day <= promised_day + tol)
+    late = ~on_time
+    known_day = np.where(on_time, delivered_day, promised_day + tol)
+    severe = ~delivered | (delivered_day - promised_day >= config.severe_delay_days)
+    severe_day = promised_day + config.severe_delay_days - 1
+    delay = np.where(delivered & late, delivered_day - promised_day, 0).astype(float)
+    lead = np.where(delivered, delivered_day - order_day, 0).astype(float)
+    ordered = history["quantity_ordered"].to_numpy(dtype=float)
+    received = history["quantity_received"].to_numpy(dtype=float)
+    has_quantities = ~np.isnan(ordered) & (late | ~np.isnan(received))
+    with np.errstate(invalid="ignore"):
+        in_full = on_time & (received >= ordered * (1.0 - config.in_full_tolerance))
+    price = history["unit_price"].to_numpy(dtype=float)
+    return _Outcomes(
+        order_day=order_day,
+        promised_day=promised_day,
+        delivered_day=delivered_day,
+        delivered=delivered,
+        late=late,
+        known_day=known_day,
+        severe=severe,
+        severe_day=severe_day,
+        delay_days=delay,
+        lead_time_days=lead,
+        has_quantities=has_quantities,
+        in_full=in_full,
+        value=np.nan_to_num(ordered * price),
+        quantity=np.nan_to_num(ordered),
+    )
+
+
+def _rate(hits: np.ndarray, trials: np.ndarray, prior: np.ndarray, strength: float) -> np.ndarray:
+    """Beta-binomial posterior mean: ``strength`` pseudo-lines at the prior rate."""
+    return (hits + strength * prior) / (trials + strength)
+
+
+def _log1p_safe(values: np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(values, 0.0, None))
+
+
+GROUP_LEVELS = {"category": ["category"], "country": ["supplier_country"], "mode": ["ship_mode"]}
+
+
+class HistoryIndex:
+    """Event indexes over one canonical history, queried as of any day."""
+
+    def __init__(self, history: pd.DataFrame, config: FeatureConfig) -> None:
+        self.config = config
+        self.has_otif = has_values(history, "quantity_received") and has_values(history, "quantity_ordered")
+        self.has_value = has_values(history, "unit_price") and has_values(history, "quantity_ordered")
+        self.group_levels = {
+            name: cols for name, cols in GROUP_LEVELS.items() if all(has_values(history, c) for c in cols)
+        }
+        out = _outcomes(history, config)
+        self.supplier = GroupCoder(history[["supplier_id"]])
+        sup = self.supplier.codes(history[["supplier_id"]])
+        self.lane = GroupCoder(history[["supplier_id", "ship_mode", "category"]])
+        lane = self.lane.codes(history[["supplier_id", "ship_mode", "category"]])
+        ones = np.ones(len(history))
+        otif_n = out.has_quantities.astype(float)
+        otif_hit = (out.in_full & out.has_quantities).astype(float)
+        outcome_values = np.column_stack([ones, out.late.astype(float), otif_n, otif_hit])
+        self.outcome = EventIndex(sup, out.known_day, outcome_values)
+        self.severe = EventIndex(np.where(out.severe, sup, -1), out.severe_day, ones)
+        self.late = EventIndex(np.where(out.late, sup, -1), out.known_day, ones)
+        delivered_days = np.where(out.delivered, out.delivered_day, NO_DAY)
+        threshold_hits = [(out.delay_days >= b).astype(float) for b in config.delay_thresholds_days]
+        self.delivered = EventIndex(
+            sup,
+            delivered_days,
+            np.column_stack(
+                [ones, out.delay_days, out.lead_time_days, out.lead_time_days**2, out.value, *threshold_hits]
+            ),
+        )
+        promised_lead = (out.promised_day - out.order_day).astype(float)
+        log_value = _log1p_safe(out.value)
+        log_qty = _log1p_safe(out.quantity)
+        self.ordered = EventIndex(
+            sup, out.order_day, np.column_stack([ones, promised_lead, log_value, log_qty, out.value])
+        )
+        due_day = out.promised_day + config.on_time_tolerance_days
+        self.due = EventIndex(sup, due_day, np.column_stack([ones, out.value]))
+        resolved_day = np.where(out.delivered, np.maximum(out.delivered_day, due_day), NO_DAY)
+        self.due_resolved = EventIndex(sup, resolved_day, np.column_stack([ones, out.value]))
+        self.lane_delivered = EventIndex(lane, delivered_days, np.column_stack([ones, out.lead_time_days]))
+        self.groups: dict[str, tuple[GroupCoder, EventIndex]] = {}
+        for name, cols in self.group_levels.items():
+            coder = GroupCoder(history[cols])
+            codes = coder.codes(history[cols])
+            values = np.column_stack([ones, out.late.astype(float), out.severe.astype(float)])
+            # A line's severity is only known at its severe day; count it in group rates from then.
+            self.groups[name] = (coder, EventIndex(codes, out.known_day, values[:, :2]))
+        self.overall = EventIndex(np.zeros(len(history), dtype=np.int64), out.known_day, outcome_values[:, :2])
+
+    def supplier_features(self, queries: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
+        """Supplier-history features per query row (needs ``supplier_id``; uses ``category`` for priors)."""
+        cfg = self.config
+        t = day_numbers(as_of)
+        n = len(queries)
+        sup = self.supplier.codes(queries[["supplier_id"]])
+        zeros = np.zeros(n, dtype=np.int64)
+        feats: dict[str, np.ndarray] = {}
+        glob = self.overall.window_sum(zeros, t, cfg.long_window_days)
+        global_rate = (glob[:, 1] + 1.0) / (glob[:, 0] + 2.0)
+        feats["global_late_rate_365d"] = global_rate
+        prior = global_rate
+        strength = cfg.prior_strength_lines
+        for name, (coder, index) in self.groups.items():
+            cols = GROUP_LEVELS[name]
+            if not all(c in queries.columns for c in cols):
+                continue
+            sums = index.window_sum(coder.codes(queries[cols]), t, cfg.long_window_days)
+            rate = _rate(sums[:, 1], sums[:, 0], global_rate, strength)
+            feats[f"{name}_late_rate_365d"] = rate
+            if name == "category":
+                prior = rate
+        delivered_long = self.delivered.window_sum(sup, t, cfg.long_window_days)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # Mean delay shrinks toward the supplier's own long-run mean (zero without deliveries).
+            prior_delay = np.where(delivered_long[:, 0] > 0, delivered_long[:, 1] / delivered_long[:, 0], 0.0)
+            for window in cfg.windows_days:
+                out = self.outcome.window_sum(sup, t, window)
+                feats[f"sup_known_lines_{window}d"] = out[:, 0]
+                feats[f"sup_late_rate_{window}d"] = _rate(out[:, 1], out[:, 0], prior, strength)
+                if self.has_otif:
+                    feats[f"sup_otif_rate_{window}d"] = _rate(out[:, 3], out[:, 2], 1.0 - prior, strength)
+                feats[f"sup_severe_lines_{window}d"] = self.severe.window_sum(sup, t, window)[:, 0]
+                dlv = self.delivered.window_sum(sup, t, window)
+                feats[f"sup_delay_mean_days_{window}d"] = (dlv[:, 1] + strength * prior_delay) / (
+                    dlv[:, 0] + strength
+                )
+            decayed = self.outcome.decayed_sum(sup, t, cfg.decay_half_life_days)
+            feats["sup_late_rate_decayed"] = _rate(decayed[:, 1], decayed[:, 0], prior, strength)
+            short = min(cfg.windows_days)
+            long_out = self.outcome.window_sum(sup, t, cfg.long_window_days)
+            long_rate = _rate(long_out[:, 1], long_out[:, 0], prior, strength)
+            feats[f"sup_late_rate_trend_{short}d_vs_{cfg.long_window_days}d"] = (
+                feats[f"sup_late_rate_{short}d"] - long_rate
+            )
+            feats["sup_days_since_late"] = t - self.late.last_day_before(sup, t)
+            feats["sup_days_since_severe"] = t - self.severe.last_day_before(sup, t)
+            count = delivered_long[:, 0]
+            mean_lead = np.where(count > 0, delivered_long[:, 2] / count, np.nan)
+            var_lead = np.where(count > 1, delivered_long[:, 3] / count - mean_lead**2, np.nan)
+            feats["sup_lead_time_mean_days_365d"] = mean_lead
+            feats["sup_lead_time_std_days_365d"] = np.sqrt(np.clip(var_lead, 0.0, None))
+            ordered_all = self.ordered.sum_before(sup, t)
+            delivered_all = self.delivered.sum_before(sup, t)
+            feats["sup_open_lines"] = ordered_all[:, 0] - delivered_all[:, 0]
+            # Differences of float sums can land a hair below zero.
+            overdue = np.clip(self.due.sum_before(sup, t) - self.due_resolved.sum_before(sup, t), 0.0, None)
+            feats["sup_overdue_lines"] = overdue[:, 0]
+            if self.has_value:
+                feats["sup_open_value"] = np.clip(ordered_all[:, 4] - delivered_all[:, 4], 0.0, None)
+                feats["sup_overdue_value"] = overdue[:, 1]
+            recent = self.ordered.window_sum(sup, t, cfg.load_window_days)[:, 0]
+            usual = self.ordered.window_sum(sup, t, cfg.long_window_days)[:, 0] * cfg.load_window_days / (
+                cfg.long_window_days
+            )
+            feats[f"sup_orders_{cfg.load_window_days}d_vs_usual"] = (recent + 1.0) / (usual + 1.0)
+        return pd.DataFrame(feats, index=queries.index)
+
+    def usual_order(self, queries: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
+        """The supplier's usual order over the long window: count, promised lead, log value and quantity."""
+        t = day_numbers(as_of)
+        sup = self.supplier.codes(queries[["supplier_id"]])
+        sums = self.ordered.window_sum(sup, t, self.config.long_window_days)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            count = sums[:, 0]
+            return pd.DataFrame(
+                {
+                    "orders": count,
+                    "promised_lead_mean": np.where(count > 0, sums[:, 1] / count, np.nan),
+                    "log_value_mean": np.where(count > 0, sums[:, 2] / count, np.nan),
+                    "log_quantity_mean": np.where(count > 0, sums[:, 3] / count, np.nan),
+                },
+                index=queries.index,
+            )
+
+    def lane_lead_time(self, queries: pd.DataFrame, as_of: pd.Series) -> np.ndarray:
+        """Mean actual lead time of the supplier's deliveries on the same mode and category (NaN if none)."""
+        t = day_numbers(as_of)
+        cols = ["supplier_id", "ship_mode", "category"]
+        keys = queries.reindex(columns=cols)
+        lane = self.lane.codes(keys)
+        sums = self.lane_delivered.window_sum(lane, t, self.config.long_window_days)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(sums[:, 0] > 0, sums[:, 1] / sums[:, 0], np.nan)

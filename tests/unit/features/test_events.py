@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
+
+
+def brute_window(groups, days, values, qg, qd, window):
+    out = np.zeros((len(qg), values.shape[1]))
+    for i, (g, d) in enumerate(zip(qg, qd, strict=True)):
+        mask = (groups == g) & (days < d) & (days >= d - window) & (days != NO_DAY)
+        out[i] = values[mask].sum(axis=0)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_window_sum_and_last_day_match_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 300
+    groups = rng.integers(0, 5, n)
+    days = rng.integers(1000, 1400, n)
+    days[rng.random(n) < 0.1] = NO_DAY
+    values = rng.normal(size=(n, 2))
+    index = EventIndex(groups, days, values)
+    qg = rng.integers(-1, 6, 50)
+    qd = rng.integers(950, 1450, 50)
+    for window in (1, 30, 365):
+        expected = brute_window(groups, days, values, qg, qd, window)
+        expected[qg < 0] = 0
+        np.testing.assert_allclose(index.window_sum(qg, qd, window), expected, atol=1e-9)
+    total = brute_window(groups, days, values, qg, qd, 10_000)
+    total[qg < 0] = 0
+    np.testing.assert_allclose(index.sum_before(qg, qd), total, atol=1e-9)
+    for g, d, last in zip(qg, qd, index.last_day_before(qg, qd), strict=True):
+        before = days[(groups == g) & (days < d) & (days != NO_DAY)]
+        if g < 0 or len(before) == 0:
+            assert np.isnan(last)
+        else:
+            assert last == before.max()
+
+
+def test_decayed_sum_matches_definition() -> None:
+    groups = np.array([0, 0, 0, 1])
+    days = np.array([100, 190, 200, 150])
+    values = np.array([[1.0], [2.0], [4.0], [8.0]])
+    index = EventIndex(groups, days, values)
+    got = index.decayed_sum(np.array([0, 1, 2]), np.array([200, 250, 250]), half_life_days=10)
+    expected0 = 1 * 2 ** (-100 / 10) + 2 * 2 ** (-10 / 10)
+    np.testing.assert_allclose(got[:, 0], [expected0, 8 * 2 ** (-100 / 10), 0.0])
+
+
+def test_day_numbers_marks_missing() -> None:
+    days = day_numbers(np.array(["2024-01-01", "NaT", "2024-01-03"], dtype="datetime64[ns]"))
+    assert days[1] == NO_DAY
+    assert days[2] - days[0] == 2
