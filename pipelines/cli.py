@@ -95,8 +95,12 @@ def ingest(
 @app.command()
 @user_errors
 def kpis(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date the scorecard is as of (default today).")] = None,
-    window: Annotated[int, typer.Option(help="Window in days: lines promised in (as-of - window, as-of].")] = 365,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date the scorecard is as of (default today).")
+    ] = None,
+    window: Annotated[
+        int, typer.Option(help="Window in days: lines promised in (as-of - window, as-of].")
+    ] = 365,
     by: Annotated[str, typer.Option(help="supplier | category | supplier,category")] = "supplier",
     output_format: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
     scorecard: Annotated[Path | None, typer.Option(help="Scorecard YAML (criteria and weights).")] = None,
@@ -153,7 +157,9 @@ def synth(
     )
     result = generate_history(config)
     paths = write_synth(result, out)
-    typer.echo(f"{len(result.history)} lines from {suppliers} suppliers, export date {result.export_date.date()}")
+    typer.echo(
+        f"{len(result.history)} lines from {suppliers} suppliers, export date {result.export_date.date()}"
+    )
     for name, path in paths.items():
         typer.echo(f"  {name}: {path}")
 

@@ -21,7 +21,15 @@ _SUPPLIER_COLUMNS = [
     "open_lines",
     "score",
 ]
-_CATEGORY_COLUMNS = ["category", "otd_lines", "otd_rate", "n_suppliers", "hhi", "single_source", "spend_share"]
+_CATEGORY_COLUMNS = [
+    "category",
+    "otd_lines",
+    "otd_rate",
+    "n_suppliers",
+    "hhi",
+    "single_source",
+    "spend_share",
+]
 
 
 def _render(frame: pd.DataFrame, columns: list[str]) -> str:

@@ -1,7 +1,7 @@
 """Atomic file writes and the canonical store on disk.
 
 Every output is written to a temporary file in the destination folder and
-published with ``os.replace``, so a crash leaves the previous file intact.
+published with a rename (``Path.replace``), so a crash leaves the previous file intact.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        os.replace(tmp, path)
+        tmp.replace(path)
     finally:
         if tmp.exists():
             tmp.unlink()

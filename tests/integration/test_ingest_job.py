@@ -71,7 +71,9 @@ def test_erp_export_through_mapping(erp_export: tuple[Path, Path], settings: Set
     rejects = pd.read_csv(report.rejects_path, dtype=str)
     assert rejects.loc[0, "source_row"] == "4"
     assert rejects.loc[0, "Bestellnummer"] == "4500003"
-    assert (settings.reports_dir / "erp_export.json").exists() or (settings.reports_dir / "ingest-erp_export.json").exists()
+    assert (settings.reports_dir / "erp_export.json").exists() or (
+        settings.reports_dir / "ingest-erp_export.json"
+    ).exists()
 
 
 def test_reingest_is_idempotent_and_newer_export_upserts(

@@ -29,6 +29,19 @@ from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
 from supplierrisk.schema import has_values
 
 
+def known_history(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """What the store knew at the end of day ``as_of``: later orders dropped, later outcomes blanked."""
+    as_of = pd.Timestamp(as_of).normalize()
+    known = history.loc[history["order_date"] <= as_of].copy()
+    later = (known["delivered_date"] > as_of).to_numpy()
+    if later.any():
+        known.loc[later, "delivered_date"] = pd.NaT
+        for column in ("quantity_received", "quantity_rejected", "invoice_unit_price"):
+            if column in known:
+                known.loc[later, column] = np.nan
+    return known
+
+
 class GroupCoder:
     """Integer codes for group keys seen in history; unseen or missing keys get -1."""
 
@@ -167,7 +180,9 @@ class HistoryIndex:
             values = np.column_stack([ones, out.late.astype(float), out.severe.astype(float)])
             # A line's severity is only known at its severe day; count it in group rates from then.
             self.groups[name] = (coder, EventIndex(codes, out.known_day, values[:, :2]))
-        self.overall = EventIndex(np.zeros(len(history), dtype=np.int64), out.known_day, outcome_values[:, :2])
+        self.overall = EventIndex(
+            np.zeros(len(history), dtype=np.int64), out.known_day, outcome_values[:, :2]
+        )
 
     def supplier_features(self, queries: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
         """Supplier-history features per query row (needs ``supplier_id``; uses ``category`` for priors)."""
@@ -231,8 +246,10 @@ class HistoryIndex:
                 feats["sup_open_value"] = np.clip(ordered_all[:, 4] - delivered_all[:, 4], 0.0, None)
                 feats["sup_overdue_value"] = overdue[:, 1]
             recent = self.ordered.window_sum(sup, t, cfg.load_window_days)[:, 0]
-            usual = self.ordered.window_sum(sup, t, cfg.long_window_days)[:, 0] * cfg.load_window_days / (
-                cfg.long_window_days
+            usual = (
+                self.ordered.window_sum(sup, t, cfg.long_window_days)[:, 0]
+                * cfg.load_window_days
+                / (cfg.long_window_days)
             )
             feats[f"sup_orders_{cfg.load_window_days}d_vs_usual"] = (recent + 1.0) / (usual + 1.0)
         return pd.DataFrame(feats, index=queries.index)

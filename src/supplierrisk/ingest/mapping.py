@@ -113,7 +113,9 @@ class Mapping(BaseModel):
 def parse_mapping(data: object, origin: str) -> Mapping:
     """Validate a mapping already loaded from YAML; errors name ``origin`` and the entry."""
     if not isinstance(data, dict):
-        raise IngestError(f"{origin}: a mapping must be a YAML mapping (key: value), got {type(data).__name__}")
+        raise IngestError(
+            f"{origin}: a mapping must be a YAML mapping (key: value), got {type(data).__name__}"
+        )
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:

@@ -38,7 +38,8 @@ class IngestReport:
         """A short human summary for the terminal."""
         lines = [
             f"source:   {self.source}",
-            f"read:     {self.rows_read} rows = {self.rows_accepted} accepted + {self.rows_rejected} rejected",
+            f"read:     {self.rows_read} rows = {self.rows_accepted} accepted"
+            f" + {self.rows_rejected} rejected",
         ]
         for reason, count in sorted(self.rejects_by_reason.items(), key=lambda kv: -kv[1]):
             lines.append(f"  rejected {count:>6}  {reason}")

@@ -81,10 +81,7 @@ def _text(series: pd.Series, missing: frozenset[str]) -> pd.Series:
     if _is_numeric(series):
         values = series.astype("Float64")
         whole = values.dropna() % 1 == 0
-        if bool(whole.all()):
-            text = values.astype("Int64").astype(str)
-        else:
-            text = values.astype(str)
+        text = values.astype("Int64").astype(str) if bool(whole.all()) else values.astype(str)
         return text.where(values.notna(), None).astype(object)
     stripped = series.astype(object).where(series.notna(), "").astype(str).str.strip()
     return stripped.where(~stripped.isin(missing), None).astype(object)
@@ -197,11 +194,21 @@ def _check_rows(out: pd.DataFrame, problems: _Problems) -> None:
         problems.add(empty, name, "missing_required", f"required field {name} is empty")
     if {"order_date", "promised_date"} <= set(out.columns):
         bad = out.index[out["promised_date"] < out["order_date"]]
-        detail = "promised " + out["promised_date"].astype(str) + " is before order " + out["order_date"].astype(str)
+        detail = (
+            "promised "
+            + out["promised_date"].astype(str)
+            + " is before order "
+            + out["order_date"].astype(str)
+        )
         problems.add(bad, "promised_date", "promised_before_order", detail)
     if {"order_date", "delivered_date"} <= set(out.columns):
         bad = out.index[out["delivered_date"] < out["order_date"]]
-        detail = "delivered " + out["delivered_date"].astype(str) + " is before order " + out["order_date"].astype(str)
+        detail = (
+            "delivered "
+            + out["delivered_date"].astype(str)
+            + " is before order "
+            + out["order_date"].astype(str)
+        )
         problems.add(bad, "delivered_date", "delivered_before_order", detail)
     for name in NUMERIC_FIELDS:
         if name in out.columns:
@@ -238,11 +245,20 @@ def _split(
             first_row.index = good.index
             dup_rows = good.index[dup]
             detail = (
-                "duplicate (po_id, line_id) = (" + good["po_id"].astype(str) + ", " + good["line_id"].astype(str)
-                + "), first seen at source row " + (first_row + 1).astype(str)
+                "duplicate (po_id, line_id) = ("
+                + good["po_id"].astype(str)
+                + ", "
+                + good["line_id"].astype(str)
+                + "), first seen at source row "
+                + (first_row + 1).astype(str)
             )
             extra = pd.DataFrame(
-                {"row": dup_rows, "field": "line_id", "reason": "duplicate_key", "detail": detail.loc[dup_rows]}
+                {
+                    "row": dup_rows,
+                    "field": "line_id",
+                    "reason": "duplicate_key",
+                    "detail": detail.loc[dup_rows],
+                }
             )
             found = pd.concat([found, extra], ignore_index=True)
             good = good.loc[~dup]
@@ -251,7 +267,9 @@ def _split(
         good = _aggregate_receipts(good)
         merged = accepted_rows - len(good)
         if merged:
-            notes.append(f"{merged} receipt rows merged into their lines (last receipt date, summed quantities)")
+            notes.append(
+                f"{merged} receipt rows merged into their lines (last receipt date, summed quantities)"
+            )
     rejects = _rejects_frame(raw, found)
     accepted = conform(good.reset_index(drop=True))
     return accepted, rejects

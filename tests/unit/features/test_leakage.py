@@ -72,7 +72,9 @@ def test_batch_and_online_features_are_equal(history: pd.DataFrame) -> None:
     categorical, numeric = feature_schema(history)
     index = HistoryIndex(history, CONFIG)
     batch_lines = history.loc[history["order_date"] < t]
-    batch = build_line_features(index, batch_lines, pd.Series(t, index=batch_lines.index), categorical, numeric)
+    batch = build_line_features(
+        index, batch_lines, pd.Series(t, index=batch_lines.index), categorical, numeric
+    )
     for label in batch_lines.index[:25]:
         one = batch_lines.loc[[label]]
         online = build_line_features(index, one, pd.Series(t, index=one.index), categorical, numeric)
@@ -83,8 +85,11 @@ def test_unseen_supplier_gets_prior_features(history: pd.DataFrame) -> None:
     categorical, numeric = feature_schema(history)
     line = history.iloc[[0]].assign(supplier_id="NEW", category="unknown-cat")
     feats = build_line_features(
-        HistoryIndex(history, CONFIG), line, pd.Series(pd.Timestamp("2024-04-01"), index=line.index),
-        categorical, numeric,
+        HistoryIndex(history, CONFIG),
+        line,
+        pd.Series(pd.Timestamp("2024-04-01"), index=line.index),
+        categorical,
+        numeric,
     )
     row = feats.iloc[0]
     assert row["sup_known_lines_365d"] == 0

@@ -27,7 +27,9 @@ def test_line_endings(tmp_path: Path, newline: str) -> None:
 @pytest.mark.parametrize("delimiter", [";", "\t", "|", ","])
 def test_delimiter_is_sniffed(tmp_path: Path, delimiter: str) -> None:
     path = tmp_path / "d.csv"
-    path.write_text(delimiter.join(["PO", "Vendor", "Qty"]) + "\n" + delimiter.join(["1", "Acme", "3"]) + "\n")
+    path.write_text(
+        delimiter.join(["PO", "Vendor", "Qty"]) + "\n" + delimiter.join(["1", "Acme", "3"]) + "\n"
+    )
     frame = read_source(path, MAPPING)
     assert list(frame.columns) == ["PO", "Vendor", "Qty"]
     assert frame.loc[0, "Qty"] == "3"

@@ -53,10 +53,22 @@ def test_empty_receipt_date_means_open_line() -> None:
         (("P1", "10", "V1", "", "15.02.2024", "", "5"), "order_date", "missing_required"),
         (("P1", "10", "N/A", "01.02.2024", "15.02.2024", "", "5"), "supplier_id", "missing_required"),
         (("P1", "10", "V1", "01.02.2024", "15.01.2024", "", "5"), "promised_date", "promised_before_order"),
-        (("P1", "10", "V1", "01.02.2024", "15.02.2024", "01.01.2024", "5"), "delivered_date", "delivered_before_order"),
+        (
+            ("P1", "10", "V1", "01.02.2024", "15.02.2024", "01.01.2024", "5"),
+            "delivered_date",
+            "delivered_before_order",
+        ),
         (("P1", "10", "V1", "01.02.2024", "15.02.2024", "", "-5"), "quantity_ordered", "negative_value"),
-        (("P1", "10", "V1", "01.02.2024", "15.02.2024", "", "five"), "quantity_ordered", "unparseable_number"),
-        (("P1", "10", "V1", "01.02.2024", "15.02.2024", "31.02.2024", "5"), "delivered_date", "unparseable_date"),
+        (
+            ("P1", "10", "V1", "01.02.2024", "15.02.2024", "", "five"),
+            "quantity_ordered",
+            "unparseable_number",
+        ),
+        (
+            ("P1", "10", "V1", "01.02.2024", "15.02.2024", "31.02.2024", "5"),
+            "delivered_date",
+            "unparseable_date",
+        ),
     ],
 )
 def test_bad_rows_are_rejected_with_field_and_reason(row: tuple[str, ...], field: str, reason: str) -> None:
@@ -158,11 +170,15 @@ def test_constants_and_extra_columns() -> None:
 
 def test_missing_source_columns_name_file_column_and_entry() -> None:
     frame = raw(("P1", "1", "V1", "01.02.2024", "15.02.2024", "", "5")).drop(columns=["Due"])
-    with pytest.raises(IngestError, match=r"export.csv: column 'Due' named by mapping entry 'columns.promised_date'"):
+    with pytest.raises(
+        IngestError, match=r"export.csv: column 'Due' named by mapping entry 'columns.promised_date'"
+    ):
         convert(frame)
     with pytest.raises(IngestError, match="'Nope' named by mapping entry 'extra_columns.x'"):
-        convert(raw(("P1", "1", "V1", "01.02.2024", "15.02.2024", "", "5")),
-                extra_columns={"x": {"column": "Nope", "type": "numeric"}})
+        convert(
+            raw(("P1", "1", "V1", "01.02.2024", "15.02.2024", "", "5")),
+            extra_columns={"x": {"column": "Nope", "type": "numeric"}},
+        )
 
 
 def test_unmapped_line_id_numbers_lines_within_po() -> None:

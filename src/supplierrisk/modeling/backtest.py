@@ -1,0 +1,166 @@
+"""Rolling-origin backtests: folds by event time, each trained only on what was known at its cut-off.
+
+For fold k with cut-off ``c``: training examples have an event time before
+``c - gap`` and a label already known at ``c``; test examples have an event time
+in ``[c, c + test_days)``. Test windows tile the end of the history and stop
+``gap`` days before the training as-of, so their labels are known. The gap is at
+least a typical lead time (or the label horizon), so training labels are not a
+censored, early-resolving subset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from supplierrisk.modeling.metrics import METRIC_NAMES, binary_metrics
+
+
+class InsufficientHistoryError(ValueError):
+    """The history is too short, or too one-sided, for the configured windows."""
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Labelled examples: features, a binary label, when each happened and when its label was known."""
+
+    features: pd.DataFrame
+    label: np.ndarray
+    event_time: pd.Series
+    known_time: pd.Series
+    aux: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def subset(self, mask: np.ndarray) -> Examples:
+        """The examples where ``mask`` is true, in event-time order."""
+        positions = np.flatnonzero(mask)
+        order = positions[np.argsort(self.event_time.to_numpy()[positions], kind="stable")]
+        return Examples(
+            features=self.features.iloc[order],
+            label=self.label[order],
+            event_time=self.event_time.iloc[order],
+            known_time=self.known_time.iloc[order],
+            aux=self.aux.iloc[order],
+        )
+
+    def known_at(self, cutoff: pd.Timestamp, event_before: pd.Timestamp) -> Examples:
+        """Examples that happened before ``event_before`` with labels known by ``cutoff``."""
+        mask = (self.event_time < event_before).to_numpy() & (self.known_time <= cutoff).to_numpy()
+        return self.subset(mask)
+
+    def between(self, start: pd.Timestamp, end: pd.Timestamp) -> Examples:
+        """Examples with event time in ``[start, end)``."""
+        return self.subset(((self.event_time >= start) & (self.event_time < end)).to_numpy())
+
+    def split(self, fractions: tuple[float, float, float]) -> tuple[Examples, Examples, Examples]:
+        """Fit, early-stopping and calibration parts by time (rows are in event-time order)."""
+        n = len(self)
+        cut1 = int(n * fractions[0])
+        cut2 = int(n * (fractions[0] + fractions[1]))
+        idx = np.arange(n)
+        return self.subset(idx < cut1), self.subset((idx >= cut1) & (idx < cut2)), self.subset(idx >= cut2)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One rolling-origin fold."""
+
+    number: int
+    cutoff: pd.Timestamp
+    train_end: pd.Timestamp
+    test_start: pd.Timestamp
+    test_end: pd.Timestamp
+
+
+def make_folds(
+    event_time: pd.Series, as_of: pd.Timestamp, n_folds: int, test_days: int, gap_days: int, min_train_days: int
+) -> list[Fold]:
+    """Folds whose test windows tile the end of the history, ``gap_days`` before ``as_of``."""
+    if n_folds < 1:
+        raise InsufficientHistoryError("a backtest needs at least one fold")
+    gap = pd.Timedelta(days=gap_days)
+    span = pd.Timedelta(days=test_days)
+    last_end = pd.Timestamp(as_of) - gap
+    folds = []
+    for k in range(n_folds):
+        test_end = last_end - (n_folds - 1 - k) * span
+        test_start = test_end - span
+        folds.append(Fold(k, test_start, test_start - gap, test_start, test_end))
+    first_train_days = (folds[0].train_end - event_time.min()).days
+    if first_train_days < min_train_days:
+        need = min_train_days + gap_days * 2 + n_folds * test_days
+        have = (pd.Timestamp(as_of) - event_time.min()).days
+        raise InsufficientHistoryError(
+            f"history too short: {n_folds} folds of {test_days} days with a {gap_days}-day gap and at least "
+            f"{min_train_days} training days need about {need} days of history before the as-of, "
+            f"but it spans {have} days ({event_time.min().date()} to {pd.Timestamp(as_of).date()})"
+        )
+    return folds
+
+
+def require_both_classes(label: np.ndarray, what: str) -> None:
+    """Fail with a clear message when a window holds a single class."""
+    values = np.unique(label)
+    if len(values) < 2:
+        only = "positive" if len(values) and values[0] else "negative"
+        raise InsufficientHistoryError(f"{what} has a single class (all {only}, {len(label)} examples)")
+
+
+Predictor = Callable[[pd.DataFrame], np.ndarray]
+FitFunction = Callable[[Examples, pd.Timestamp], Predictor]
+BaselineFunction = Callable[[Examples, Examples], np.ndarray]
+
+
+@dataclass
+class BacktestResult:
+    """Per-fold metrics of the model and baselines, and the model's out-of-time predictions."""
+
+    table: pd.DataFrame
+    predictions: pd.DataFrame
+
+    def mean(self) -> pd.DataFrame:
+        """Mean metrics per model over folds."""
+        return self.table.groupby("model")[list(METRIC_NAMES)].mean()
+
+
+def run_backtest(
+    examples: Examples, folds: list[Fold], fit: FitFunction, baselines: Mapping[str, BaselineFunction]
+) -> BacktestResult:
+    """Train at each fold's cut-off, score its test window, and score the baselines on the same rows."""
+    rows = []
+    predictions = []
+    for fold in folds:
+        train = examples.known_at(fold.cutoff, fold.train_end)
+        test = examples.between(fold.test_start, fold.test_end)
+        if len(test) == 0:
+            raise InsufficientHistoryError(
+                f"fold {fold.number}: no examples in the test window {fold.test_start.date()} to "
+                f"{fold.test_end.date()}"
+            )
+        require_both_classes(train.label, f"fold {fold.number} training window (before {fold.train_end.date()})")
+        predictor = fit(train, fold.cutoff)
+        scored = {"model": predictor(test.features)}
+        for name, baseline in baselines.items():
+            scored[name] = baseline(train, test)
+        for name, p in scored.items():
+            metrics = binary_metrics(test.label, p)
+            rows.append(
+                {
+                    "fold": fold.number,
+                    "cutoff": fold.cutoff.date().isoformat(),
+                    "test_start": fold.test_start.date().isoformat(),
+                    "test_end": fold.test_end.date().isoformat(),
+                    "n_train": len(train),
+                    "model": name,
+                    **metrics,
+                }
+            )
+        predictions.append(
+            pd.DataFrame({"fold": fold.number, "label": test.label.astype(int), "p": scored["model"]})
+        )
+    return BacktestResult(pd.DataFrame(rows), pd.concat(predictions, ignore_index=True))
