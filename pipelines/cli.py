@@ -15,6 +15,7 @@ import typer
 from supplierrisk.ingest import PRESET_NAMES, IngestError
 from supplierrisk.settings import Settings
 from supplierrisk.storage import StoreEmptyError
+from supplierrisk.tracking import TrackingError
 
 app = typer.Typer(
     help="Supplier risk and performance: ingest PO history, KPI scorecards, synthetic data, demo.",
@@ -22,6 +23,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+train_app = typer.Typer(help="Train a model, backtest it against baselines, register it, run the gate.")
+predict_app = typer.Typer(help="Score with the champion model.")
+promote_app = typer.Typer(help="Promote a registered model version to champion by hand.")
+app.add_typer(train_app, name="train")
+app.add_typer(predict_app, name="predict")
+app.add_typer(promote_app, name="promote")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,7 +65,7 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except (IngestError, StoreEmptyError, ValueError, FileNotFoundError) as exc:
+        except (IngestError, StoreEmptyError, TrackingError, ValueError, FileNotFoundError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
 
@@ -174,6 +182,79 @@ def demo(
     from pipelines.demo import run_demo
 
     typer.echo(run_demo(Settings(), _as_of(as_of), top))
+
+
+@train_app.command("otd")
+@user_errors
+def train_otd(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Train on what was known at this date.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Training YAML (defaults built in).")] = None,
+) -> None:
+    """Train the on-time-delivery model; it becomes challenger, and champion if it passes the gate."""
+    from pipelines.train import run_train_otd
+
+    report = run_train_otd(Settings(), None if as_of is None else _as_of(as_of), config)
+    typer.echo(report.format_text())
+
+
+@predict_app.command("otd")
+@user_errors
+def predict_otd(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Score lines open at this date.")] = None,
+    out: Annotated[Path | None, typer.Option(help="CSV or Parquet (by suffix) to write.")] = None,
+) -> None:
+    """Score every open, not-yet-due line with the OTD champion."""
+    from pipelines.predict import run_predict_otd
+
+    scored = run_predict_otd(Settings(), _as_of(as_of), out)
+    if out is not None:
+        typer.echo(f"wrote {len(scored)} scored lines to {out}")
+    else:
+        typer.echo(scored.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
+@app.command()
+@user_errors
+def models() -> None:
+    """List registered versions with aliases and key backtest metrics."""
+    from supplierrisk.tracking import MODEL_NAMES, connect, list_versions
+
+    table = list_versions(connect(Settings()), list(MODEL_NAMES.values()))
+    if table.empty:
+        typer.echo("no registered models yet: run 'supplierrisk train otd'")
+        return
+    typer.echo(table.drop(columns=["run_id"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+@promote_app.command("otd")
+@user_errors
+def promote_otd(
+    version: Annotated[int, typer.Option(help="Registered version to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded on the version).")] = "manual promotion",
+    who: Annotated[str | None, typer.Option(help="Who (default: the current user).")] = None,
+) -> None:
+    """Promote a version of supplierrisk-otd to champion by hand."""
+    from supplierrisk.tracking import OTD_MODEL_NAME, connect, promote
+
+    client = connect(Settings())
+    try:
+        promote(client, OTD_MODEL_NAME, str(version), reason, who)
+    except Exception as exc:  # noqa: BLE001 - registry errors become one clear line
+        raise ValueError(f"cannot promote {OTD_MODEL_NAME} version {version}: {exc}") from None
+    typer.echo(f"{OTD_MODEL_NAME} version {version} is now champion ({reason})")
+
+
+@app.command("mlflow-ui")
+def mlflow_ui(
+    port: Annotated[int, typer.Option(help="Port for the MLflow UI.")] = 5000,
+) -> None:
+    """Open the MLflow UI on the configured tracking store."""
+    import subprocess
+
+    settings = Settings()
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri, "--port", str(port)]
+    typer.echo("running: " + " ".join(command))
+    raise typer.Exit(subprocess.call(command))  # noqa: S603 - our own interpreter and arguments
 
 
 def main() -> None:

@@ -27,6 +27,29 @@ class Settings(BaseSettings):
         default=0.01, ge=0.0, description="Invoice differs from PO price if |inv - po| / po > this."
     )
 
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="Any MLflow tracking URI; default a SQLite database in the data home.",
+    )
+    mlflow_artifact_root: str | None = Field(
+        default=None,
+        description="Artifact location for new experiments; default <home>/mlartifacts.",
+    )
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI in force."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> str:
+        """Where new experiments keep their artifacts."""
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        return (self.home / "mlartifacts").resolve().as_uri()
+
     @property
     def store_path(self) -> Path:
         """The canonical PO-line store (Parquet)."""

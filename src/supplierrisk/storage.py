@@ -6,6 +6,7 @@ published with a rename (``Path.replace``), so a crash leaves the previous file 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -63,3 +64,19 @@ def load_store(path: Path) -> pd.DataFrame:
     if history.empty:
         raise StoreEmptyError(f"the store {path} is empty: run 'supplierrisk ingest' first")
     return history
+
+
+def data_fingerprint(history: pd.DataFrame) -> dict[str, str | int]:
+    """A content hash of the history (row order ignored), its row count and date range."""
+    ordered = history.sort_values(["po_id", "line_id"], kind="mergesort").reset_index(drop=True)
+    hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+    digest = hashlib.sha256(hashed.tobytes()).hexdigest()
+    def day(value: object) -> str:
+        return "" if pd.isna(value) else pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
+    return {
+        "sha256": digest,
+        "rows": len(history),
+        "order_date_min": day(history["order_date"].min()),
+        "order_date_max": day(history["order_date"].max()),
+        "delivered_date_max": day(history["delivered_date"].max()),
+    }

@@ -1,0 +1,175 @@
+"""Training jobs: train, backtest, log to MLflow, register, and apply the promotion gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from supplierrisk.modeling.config import TrainConfig, load_train_config
+from supplierrisk.modeling.gate import GateDecision, decide_promotion
+from supplierrisk.modeling.metrics import METRIC_NAMES
+from supplierrisk.modeling.otd import OtdTraining, backtest_otd, build_otd_examples, train_otd
+from supplierrisk.modeling.plots import reliability_figure
+from supplierrisk.settings import Settings
+from supplierrisk.storage import data_fingerprint, load_store
+from supplierrisk.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    OTD_MODEL_NAME,
+    connect,
+    log_training_run,
+    run_config,
+    run_metrics,
+    set_alias,
+    version_for_alias,
+)
+
+
+@dataclass
+class TrainReport:
+    """What a training run did, for printing."""
+
+    model_name: str
+    version: str
+    run_id: str
+    as_of: pd.Timestamp
+    means: pd.DataFrame
+    table: pd.DataFrame
+    decision: GateDecision
+    calibration: str
+    gap_days: int
+    examples: int
+
+    def format_text(self) -> str:
+        """The backtest table (model against baselines) and the gate's verdict."""
+        shown = self.means[["roc_auc", "pr_auc", "brier", "log_loss", "ece"]].round(4)
+        return "\n".join(
+            [
+                f"{self.model_name} version {self.version} (run {self.run_id}), trained as of {self.as_of.date()}",
+                f"{self.examples} labelled examples; gap {self.gap_days} days; calibration {self.calibration}",
+                "mean backtest over folds (same folds for every row):",
+                shown.to_string(),
+                f"gate: {self.decision.summary()}",
+            ]
+        )
+
+
+def latest_day(history: pd.DataFrame) -> pd.Timestamp:
+    """The last day the store knows anything about (an order or a delivery)."""
+    return pd.Timestamp(max(history["order_date"].max(), history["delivered_date"].max())).normalize()
+
+
+def _champion_means(client: Any, config: TrainConfig, training: OtdTraining, history: pd.DataFrame,
+                    settings: Settings, as_of: pd.Timestamp) -> dict[str, float] | None:
+    champion = version_for_alias(client, OTD_MODEL_NAME, CHAMPION)
+    if champion is None:
+        return None
+    logged = run_config(client, champion.run_id)
+    means = training.backtest.mean()
+    if logged == config.model_dump(mode="json"):
+        # Same recipe on the same folds gives the same figures (training is deterministic).
+        return {"roc_auc": float(means.loc["model", "roc_auc"]), "brier": float(means.loc["model", "brier"])}
+    if logged is not None:
+        champion_config = TrainConfig.model_validate(logged)
+        feature_config = champion_config.feature_config(settings.on_time_tolerance_days, settings.in_full_tolerance)
+        examples, feature_set = build_otd_examples(history, as_of, feature_config)
+        rerun = backtest_otd(examples, training.folds, champion_config, feature_set, feature_config).mean()
+        return {"roc_auc": float(rerun.loc["model", "roc_auc"]), "brier": float(rerun.loc["model", "brier"])}
+    metrics = run_metrics(client, champion.run_id)
+    return {"roc_auc": metrics["mean_roc_auc"], "brier": metrics["mean_brier"]}
+
+
+def _metrics(training: OtdTraining) -> dict[str, float]:
+    table = training.backtest.table
+    means = training.backtest.mean()
+    out: dict[str, float] = {}
+    for _, row in table.iterrows():
+        for metric in METRIC_NAMES:
+            out[f"fold{row['fold']}_{row['model']}_{metric}"] = float(row[metric])
+    for model, row in means.iterrows():
+        prefix = "mean" if model == "model" else f"{model}_mean"
+        for metric in METRIC_NAMES:
+            out[f"{prefix}_{metric}"] = float(row[metric])
+    baselines = means.drop(index="model")
+    out["best_baseline_roc_auc"] = float(baselines["roc_auc"].max())
+    out["best_baseline_brier"] = float(baselines["brier"].min())
+    return out
+
+
+def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: Path | None) -> TrainReport:
+    """Train the OTD model as of a day, log it, register it and run the gate."""
+    history = load_store(settings.store_path)
+    as_of = latest_day(history) if as_of is None else pd.Timestamp(as_of).normalize()
+    if as_of < history["order_date"].min():
+        raise ValueError(f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})")
+    config = load_train_config(config_path, "otd")
+    feature_config = config.feature_config(settings.on_time_tolerance_days, settings.in_full_tolerance)
+    client = connect(settings)
+    training = train_otd(history, as_of, config, feature_config)
+    decision = decide_promotion(
+        training.backtest.mean(),
+        _champion_means(client, config, training, history, settings, as_of),
+        config.gate.auc_margin,
+        config.gate.brier_margin,
+    )
+    fingerprint = data_fingerprint(history)
+    sample = training.reference.head(5)
+    logged = log_training_run(
+        client,
+        settings,
+        kind="otd",
+        run_name=f"otd-{as_of.date()}",
+        config=config.model_dump(mode="json"),
+        params={
+            "training_as_of": as_of.date().isoformat(),
+            "gap_days": training.gap_days,
+            "calibration_method": training.model.calibration_method,
+            "best_iteration": training.model.classifier.best_iteration_,
+            "examples": training.examples,
+            "data": fingerprint,
+            "on_time_tolerance_days": settings.on_time_tolerance_days,
+        },
+        metrics=_metrics(training),
+        tags={
+            "training_as_of": as_of.date().isoformat(),
+            "data_sha256": str(fingerprint["sha256"]),
+            "data_window": f"{fingerprint['order_date_min']}..{as_of.date()}",
+            "gate_decision": CHAMPION if decision.promote else CHALLENGER,
+            "gate_reason": decision.summary()[:4900],
+        },
+        tables={
+            "backtest.csv": training.backtest.table,
+            "backtest_predictions.parquet": training.backtest.predictions,
+            "feature_importance.csv": training.importance,
+            "features.csv": pd.DataFrame(
+                {
+                    "feature": training.model.feature_names,
+                    "categorical": [f in training.feature_set.categorical for f in training.model.feature_names],
+                }
+            ),
+            "reliability.csv": training.reliability,
+            "reference.parquet": training.reference,
+        },
+        figures={"reliability.png": reliability_figure(training.reliability, f"OTD backtest, as of {as_of.date()}")},
+        model_object=training.model,
+        input_example=sample,
+        output_example=training.model.predict(sample),
+    )
+    set_alias(client, OTD_MODEL_NAME, logged.version, CHALLENGER)
+    if decision.promote:
+        set_alias(client, OTD_MODEL_NAME, logged.version, CHAMPION)
+    return TrainReport(
+        model_name=OTD_MODEL_NAME,
+        version=logged.version,
+        run_id=logged.run_id,
+        as_of=as_of,
+        means=training.backtest.mean(),
+        table=training.backtest.table,
+        decision=decision,
+        calibration=training.model.calibration_method,
+        gap_days=training.gap_days,
+        examples=training.examples,
+    )
