@@ -259,4 +259,11 @@ def mlflow_ui(
 
 def main() -> None:
     """Entry point of the ``supplierrisk`` script."""
+    import logging
+    import os
+
+    # MLflow's own chatter (registrations, pickling notes, progress bars) would bury our output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.ERROR)
     app()

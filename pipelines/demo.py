@@ -6,6 +6,7 @@ import pandas as pd
 
 from pipelines.ingest import run_ingest
 from pipelines.kpis import run_kpis
+from pipelines.train import run_train_otd
 from supplierrisk.ingest import get_preset
 from supplierrisk.settings import Settings
 
@@ -59,4 +60,12 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
     if suppliers.skipped:
         parts.append("")
         parts.extend(f"skipped {name}: {why}" for name, why in suppliers.skipped.items())
+    trained = run_train_otd(settings, None, None)
+    parts += [
+        "",
+        "== on-time-delivery model: rolling-origin backtest against baselines ==",
+        trained.format_text(),
+        "",
+        f"MLflow store: {settings.tracking_uri}  (browse with: supplierrisk mlflow-ui)",
+    ]
     return "\n".join(parts)
