@@ -187,7 +187,9 @@ def demo(
 @train_app.command("otd")
 @user_errors
 def train_otd(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Train on what was known at this date.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Train on what was known at this date.")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="Training YAML (defaults built in).")] = None,
 ) -> None:
     """Train the on-time-delivery model; it becomes challenger, and champion if it passes the gate."""
@@ -252,7 +254,16 @@ def mlflow_ui(
     import subprocess
 
     settings = Settings()
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri, "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        settings.tracking_uri,
+        "--port",
+        str(port),
+    ]
     typer.echo("running: " + " ".join(command))
     raise typer.Exit(subprocess.call(command))  # noqa: S603 - our own interpreter and arguments
 

@@ -16,7 +16,9 @@ def run_predict_otd(settings: Settings, as_of: pd.Timestamp, out: Path | None) -
     """Score every line open and not yet due at ``as_of``; write CSV or Parquet when ``out`` is given."""
     history = load_store(settings.store_path)
     if as_of < history["order_date"].min():
-        raise ValueError(f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})")
+        raise ValueError(
+            f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})"
+        )
     client = connect(settings)
     model, version = load_model(client, OTD_MODEL_NAME, CHAMPION)
     scored = score_open_lines(model, history, as_of)

@@ -48,8 +48,10 @@ class TrainReport:
         shown = self.means[["roc_auc", "pr_auc", "brier", "log_loss", "ece"]].round(4)
         return "\n".join(
             [
-                f"{self.model_name} version {self.version} (run {self.run_id}), trained as of {self.as_of.date()}",
-                f"{self.examples} labelled examples; gap {self.gap_days} days; calibration {self.calibration}",
+                f"{self.model_name} version {self.version} (run {self.run_id}),"
+                f" trained as of {self.as_of.date()}",
+                f"{self.examples} labelled examples; gap {self.gap_days} days;"
+                f" calibration {self.calibration}",
                 "mean backtest over folds (same folds for every row):",
                 shown.to_string(),
                 f"gate: {self.decision.summary()}",
@@ -62,8 +64,14 @@ def latest_day(history: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(max(history["order_date"].max(), history["delivered_date"].max())).normalize()
 
 
-def _champion_means(client: Any, config: TrainConfig, training: OtdTraining, history: pd.DataFrame,
-                    settings: Settings, as_of: pd.Timestamp) -> dict[str, float] | None:
+def _champion_means(
+    client: Any,
+    config: TrainConfig,
+    training: OtdTraining,
+    history: pd.DataFrame,
+    settings: Settings,
+    as_of: pd.Timestamp,
+) -> dict[str, float] | None:
     champion = version_for_alias(client, OTD_MODEL_NAME, CHAMPION)
     if champion is None:
         return None
@@ -74,7 +82,9 @@ def _champion_means(client: Any, config: TrainConfig, training: OtdTraining, his
         return {"roc_auc": float(means.loc["model", "roc_auc"]), "brier": float(means.loc["model", "brier"])}
     if logged is not None:
         champion_config = TrainConfig.model_validate(logged)
-        feature_config = champion_config.feature_config(settings.on_time_tolerance_days, settings.in_full_tolerance)
+        feature_config = champion_config.feature_config(
+            settings.on_time_tolerance_days, settings.in_full_tolerance
+        )
         examples, feature_set = build_otd_examples(history, as_of, feature_config)
         rerun = backtest_otd(examples, training.folds, champion_config, feature_set, feature_config).mean()
         return {"roc_auc": float(rerun.loc["model", "roc_auc"]), "brier": float(rerun.loc["model", "brier"])}
@@ -104,7 +114,9 @@ def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: P
     history = load_store(settings.store_path)
     as_of = latest_day(history) if as_of is None else pd.Timestamp(as_of).normalize()
     if as_of < history["order_date"].min():
-        raise ValueError(f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})")
+        raise ValueError(
+            f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})"
+        )
     config = load_train_config(config_path, "otd")
     feature_config = config.feature_config(settings.on_time_tolerance_days, settings.in_full_tolerance)
     client = connect(settings)
@@ -147,13 +159,17 @@ def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: P
             "features.csv": pd.DataFrame(
                 {
                     "feature": training.model.feature_names,
-                    "categorical": [f in training.feature_set.categorical for f in training.model.feature_names],
+                    "categorical": [
+                        f in training.feature_set.categorical for f in training.model.feature_names
+                    ],
                 }
             ),
             "reliability.csv": training.reliability,
             "reference.parquet": training.reference,
         },
-        figures={"reliability.png": reliability_figure(training.reliability, f"OTD backtest, as of {as_of.date()}")},
+        figures={
+            "reliability.png": reliability_figure(training.reliability, f"OTD backtest, as of {as_of.date()}")
+        },
         model_object=training.model,
         input_example=sample,
         output_example=training.model.predict(sample),

@@ -11,7 +11,9 @@ from supplierrisk.modeling.otd import OtdModel
 LINE_KEYS = ("po_id", "line_id", "supplier_id")
 
 
-def line_features(model: OtdModel, index: HistoryIndex, lines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def line_features(
+    model: OtdModel, index: HistoryIndex, lines: pd.DataFrame, as_of: pd.Timestamp
+) -> pd.DataFrame:
     """The model's features for ``lines`` as of ``as_of`` (history from ``index``)."""
     as_of_series = pd.Series(pd.Timestamp(as_of).normalize(), index=lines.index)
     return build_line_features(
@@ -19,7 +21,9 @@ def line_features(model: OtdModel, index: HistoryIndex, lines: pd.DataFrame, as_
     )
 
 
-def score_lines(model: OtdModel, index: HistoryIndex, lines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def score_lines(
+    model: OtdModel, index: HistoryIndex, lines: pd.DataFrame, as_of: pd.Timestamp
+) -> pd.DataFrame:
     """Late probability, band and delay quantiles for ``lines`` as of ``as_of``."""
     features = line_features(model, index, lines, as_of)
     scored = model.predict(features)

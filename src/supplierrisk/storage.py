@@ -44,7 +44,11 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 def write_text(text: str, path: Path) -> Path:
     """Write ``text`` atomically (UTF-8)."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write)
 
 
 class StoreEmptyError(RuntimeError):
@@ -71,8 +75,10 @@ def data_fingerprint(history: pd.DataFrame) -> dict[str, str | int]:
     ordered = history.sort_values(["po_id", "line_id"], kind="mergesort").reset_index(drop=True)
     hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
     digest = hashlib.sha256(hashed.tobytes()).hexdigest()
+
     def day(value: object) -> str:
-        return "" if pd.isna(value) else pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
+        return "" if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
     return {
         "sha256": digest,
         "rows": len(history),

@@ -100,7 +100,10 @@ def log_training_run(
     experiment_id = ensure_experiment(client, f"supplierrisk-{kind}", settings)
     flat: dict[str, str] = {}
     _flatten("", {"config": config, **params}, flat)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run, tempfile.TemporaryDirectory() as tmp:
+    with (
+        mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         mlflow.log_params({k: v[:6000] for k, v in flat.items()})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if pd.notna(v)})
         mlflow.set_tags(tags)
@@ -126,7 +129,9 @@ def log_training_run(
             registered_model_name=MODEL_NAMES[kind],
         )
         version = str(info.registered_model_version)
-        client.set_model_version_tag(MODEL_NAMES[kind], version, "training_as_of", tags.get("training_as_of", ""))
+        client.set_model_version_tag(
+            MODEL_NAMES[kind], version, "training_as_of", tags.get("training_as_of", "")
+        )
         return LoggedModel(run.info.run_id, version)
 
 

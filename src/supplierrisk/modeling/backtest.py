@@ -78,7 +78,12 @@ class Fold:
 
 
 def make_folds(
-    event_time: pd.Series, as_of: pd.Timestamp, n_folds: int, test_days: int, gap_days: int, min_train_days: int
+    event_time: pd.Series,
+    as_of: pd.Timestamp,
+    n_folds: int,
+    test_days: int,
+    gap_days: int,
+    min_train_days: int,
 ) -> list[Fold]:
     """Folds whose test windows tile the end of the history, ``gap_days`` before ``as_of``."""
     if n_folds < 1:
@@ -142,7 +147,9 @@ def run_backtest(
                 f"fold {fold.number}: no examples in the test window {fold.test_start.date()} to "
                 f"{fold.test_end.date()}"
             )
-        require_both_classes(train.label, f"fold {fold.number} training window (before {fold.train_end.date()})")
+        require_both_classes(
+            train.label, f"fold {fold.number} training window (before {fold.train_end.date()})"
+        )
         predictor = fit(train, fold.cutoff)
         scored = {"model": predictor(test.features)}
         for name, baseline in baselines.items():

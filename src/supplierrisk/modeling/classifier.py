@@ -7,6 +7,7 @@ then follows its learned default branch) instead of silently shifting codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightgbm as lgb
@@ -64,9 +65,7 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         self, X: pd.DataFrame, y: np.ndarray, eval_set: tuple[pd.DataFrame, np.ndarray] | None = None
     ) -> CategoricalLgbm:
         """Fit, stopping early on ``eval_set`` (a later time window) when given."""
-        self.categories_ = {
-            c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in self.categorical
-        }
+        self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in self.categorical}
         self.feature_names_ = list(X.columns)
         params = {"n_estimators": 500, "learning_rate": 0.05, "verbose": -1, **(self.params or {})}
         # Rank quality decides when to stop: log loss on a later window mostly tracks base-rate drift,
@@ -74,7 +73,7 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         params["metric"] = "auc"
         params.update({"random_state": self.seed, "deterministic": True, "force_row_wise": True})
         self.model_ = lgb.LGBMClassifier(**params)
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         fit_kwargs: dict[str, Any] = {}
         if eval_set is not None and len(np.unique(eval_set[1])) == 2:
             fit_kwargs["eval_X"] = (self._prepare(eval_set[0]),)
@@ -117,7 +116,7 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-row feature contributions in log-odds (slow: call on shown rows only)."""
-        raw = self.model_.booster_.predict(self._prepare(X), pred_contrib=True)
+        raw = np.asarray(self.model_.booster_.predict(self._prepare(X), pred_contrib=True))
         return pd.DataFrame(raw[:, :-1], columns=self.feature_names_, index=X.index)
 
     def importance(self) -> pd.DataFrame:
@@ -142,7 +141,9 @@ def calibrate(
         for method in methods:
             trial = CalibratedClassifierCV(FrozenEstimator(model), method=method)
             trial.fit(X_cal.iloc[:half], y_cal[:half])
-            scores[method] = float(log_loss(y_cal[half:], trial.predict_proba(X_cal.iloc[half:])[:, 1], labels=[0, 1]))
+            scores[method] = float(
+                log_loss(y_cal[half:], trial.predict_proba(X_cal.iloc[half:])[:, 1], labels=[0, 1])
+            )
         chosen = min(scores, key=lambda m: scores[m])
     else:
         chosen = methods[-1]
@@ -159,7 +160,9 @@ def logistic_baseline(categorical: list[str], numeric: list[str], seed: int = 0)
             ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20), categorical),
         ]
     )
-    return Pipeline([("encode", encode), ("model", LogisticRegression(max_iter=2000, C=1.0, random_state=seed))])
+    return Pipeline(
+        [("encode", encode), ("model", LogisticRegression(max_iter=2000, C=1.0, random_state=seed))]
+    )
 
 
 def as_text_frame(X: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:

@@ -85,7 +85,7 @@ class TrainConfig(_Strict):
         }
     )
     early_stopping_rounds: int = 100
-    calibration_methods: list[Literal["isotonic", "sigmoid"]] = Field(default_factory=lambda: ["isotonic", "sigmoid"])
+    calibration_methods: list[Literal["isotonic", "sigmoid"]] = Field(default=["isotonic", "sigmoid"])
     delay_levels: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 0.75, 0.9])
     gate: GateSection = Field(default_factory=GateSection)
     bands: BandSection = Field(default_factory=BandSection)

@@ -22,7 +22,9 @@ DEFAULT_LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 class DelayQuantiles:
     """Conditional (given late) delay quantiles at fixed levels."""
 
-    def __init__(self, levels: tuple[float, ...] = DEFAULT_LEVELS, params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, levels: tuple[float, ...] = DEFAULT_LEVELS, params: dict[str, Any] | None = None
+    ) -> None:
         self.levels = levels
         self.params = params
 
@@ -33,13 +35,20 @@ class DelayQuantiles:
         self.categories_ = categories
         self.feature_names_ = list(X.columns)
         self.min_delay_ = float(np.min(delay_days)) if len(delay_days) else 1.0
-        self.fallback_ = np.quantile(delay_days, self.levels) if len(delay_days) else np.ones(len(self.levels))
+        self.fallback_ = (
+            np.quantile(delay_days, self.levels) if len(delay_days) else np.ones(len(self.levels))
+        )
         self.models_: list[lgb.LGBMRegressor] = []
         if len(delay_days) < 50:
             # Too few late deliveries to learn from: use their empirical quantiles.
             return self
         prepared = cast_categoricals(X, categories)
-        base = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 20}
+        base: dict[str, Any] = {
+            "n_estimators": 200,
+            "learning_rate": 0.05,
+            "num_leaves": 15,
+            "min_child_samples": 20,
+        }
         base.update(self.params or {})
         for level in self.levels:
             model = lgb.LGBMRegressor(
@@ -64,7 +73,9 @@ class DelayQuantiles:
         return np.maximum(np.sort(raw, axis=1), self.min_delay_)
 
 
-def mixture_quantile(p_late: np.ndarray, conditional: np.ndarray, levels: tuple[float, ...], target: float) -> np.ndarray:
+def mixture_quantile(
+    p_late: np.ndarray, conditional: np.ndarray, levels: tuple[float, ...], target: float
+) -> np.ndarray:
     """The ``target`` quantile of delay days given P(late) and conditional quantiles (0 when on time wins)."""
     p = np.clip(np.asarray(p_late, dtype=float), 1e-9, 1.0)
     needed = (target - (1.0 - p)) / p

@@ -47,13 +47,16 @@ def decide_promotion(
         reasons.append(f"AUC {challenger['roc_auc']:.4f} beats {best_auc_name} {best_auc:.4f}")
     else:
         ok = False
-        reasons.append(f"AUC {challenger['roc_auc']:.4f} does not beat {best_auc_name} {best_auc:.4f} + {auc_margin}")
+        reasons.append(
+            f"AUC {challenger['roc_auc']:.4f} does not beat {best_auc_name} {best_auc:.4f} + {auc_margin}"
+        )
     if challenger["brier"] < best_brier - brier_margin:
         reasons.append(f"Brier {challenger['brier']:.4f} beats {best_brier_name} {best_brier:.4f}")
     else:
         ok = False
         reasons.append(
-            f"Brier {challenger['brier']:.4f} does not beat {best_brier_name} {best_brier:.4f} - {brier_margin}"
+            f"Brier {challenger['brier']:.4f} does not beat {best_brier_name} {best_brier:.4f}"
+            f" - {brier_margin}"
         )
     if champion is not None:
         if challenger["roc_auc"] >= champion["roc_auc"] + auc_margin and challenger["brier"] <= (

@@ -19,7 +19,9 @@ def reliability_table(y_true: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.D
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
     frame = pd.DataFrame({"bin": which, "p": p, "y": y})
-    table = frame.groupby("bin").agg(count=("y", "size"), mean_predicted=("p", "mean"), observed=("y", "mean"))
+    table = frame.groupby("bin").agg(
+        count=("y", "size"), mean_predicted=("p", "mean"), observed=("y", "mean")
+    )
     table = table.reindex(range(bins))
     table.insert(0, "bin_low", edges[:-1])
     table.insert(1, "bin_high", edges[1:])

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from supplierrisk.features import FeatureConfig, HistoryIndex, build_line_features, feature_schema, known_history
+from supplierrisk.features import (
+    FeatureConfig,
+    HistoryIndex,
+    build_line_features,
+    feature_schema,
+    known_history,
+)
 from supplierrisk.labels import late_labels
 from supplierrisk.modeling.backtest import (
     BacktestResult,
@@ -68,7 +74,9 @@ def build_otd_examples(
     features = build_line_features(index, lines, lines["order_date"], categorical, numeric)
     late = labels.loc[lines.index, "late"].to_numpy()
     due = lines["promised_date"] + pd.Timedelta(days=feature_config.on_time_tolerance_days)
-    known_time = pd.Series(np.where(late, due + pd.Timedelta(days=1), lines["delivered_date"]), index=lines.index)
+    known_time = pd.Series(
+        np.where(late, due + pd.Timedelta(days=1), lines["delivered_date"]), index=lines.index
+    )
     aux = pd.DataFrame(
         {
             "delay_days": labels.loc[lines.index, "delay_days"],
@@ -295,11 +303,17 @@ def train_otd(
     )
     backtest = backtest_otd(examples, folds, config, feature_set, feature_config)
     final_train = examples.known_at(as_of, as_of - pd.Timedelta(days=gap))
-    require_both_classes(final_train.label, f"final training window (before {(as_of - pd.Timedelta(days=gap)).date()})")
+    require_both_classes(
+        final_train.label, f"final training window (before {(as_of - pd.Timedelta(days=gap)).date()})"
+    )
     model = fit_otd(final_train, as_of, config, feature_set, feature_config)
     sample = min(config.reference_sample_rows, len(final_train))
-    reference = final_train.features.sample(sample, random_state=config.seed) if sample else final_train.features
-    reliability = reliability_table(backtest.predictions["label"].to_numpy(), backtest.predictions["p"].to_numpy())
+    reference = (
+        final_train.features.sample(sample, random_state=config.seed) if sample else final_train.features
+    )
+    reliability = reliability_table(
+        backtest.predictions["label"].to_numpy(), backtest.predictions["p"].to_numpy()
+    )
     return OtdTraining(
         model=model,
         backtest=backtest,

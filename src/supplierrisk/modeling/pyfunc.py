@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 MODEL_FILE = "model.joblib"
 
@@ -27,14 +27,16 @@ def save_model_object(model: object, folder: Path) -> Path:
     return path
 
 
-class ModelPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class ModelPyfunc(PythonModel):
     """Loads the pickled supplierrisk model and calls its ``predict``."""
 
     def load_context(self, context: Any) -> None:
         """Load the model object from the run's artifacts."""
         self.model = joblib.load(context.artifacts["model"])
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Predictions for feature rows."""
         return self.model.predict(model_input).reset_index(drop=True)
 

@@ -13,7 +13,9 @@ from supplierrisk.modeling.backtest import (
 
 def examples(n: int = 1000, seed: int = 0) -> Examples:
     rng = np.random.default_rng(seed)
-    event = pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 1500, n)), unit="D"))
+    event = pd.Series(
+        pd.Timestamp("2020-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 1500, n)), unit="D")
+    )
     known = event + pd.to_timedelta(rng.integers(1, 120, n), unit="D")
     x = rng.normal(size=n)
     label = rng.random(n) < 1 / (1 + np.exp(-2 * x))
@@ -36,7 +38,9 @@ def test_folds_tile_the_end_before_the_gap() -> None:
 
 def test_too_short_history_names_what_is_missing() -> None:
     ex = examples()
-    with pytest.raises(InsufficientHistoryError, match=r"history too short: 5 folds of 365 days with a 200-day gap"):
+    with pytest.raises(
+        InsufficientHistoryError, match=r"history too short: 5 folds of 365 days with a 200-day gap"
+    ):
         make_folds(ex.event_time, pd.Timestamp("2024-02-01"), 5, 365, 200, 365)
 
 
@@ -62,5 +66,7 @@ def test_each_fold_trains_only_on_what_was_known_at_its_cutoff() -> None:
 
 
 def test_single_class_window_is_a_clear_error() -> None:
-    with pytest.raises(InsufficientHistoryError, match="calibration window has a single class \\(all negative, 3"):
+    with pytest.raises(
+        InsufficientHistoryError, match="calibration window has a single class \\(all negative, 3"
+    ):
         require_both_classes(np.zeros(3, dtype=bool), "calibration window")

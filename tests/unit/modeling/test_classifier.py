@@ -23,7 +23,9 @@ def test_cast_uses_training_categories_and_flags_unseen() -> None:
 def test_fit_predict_with_unseen_category_and_offset() -> None:
     X, y = frame(3000, 0)
     X_stop, y_stop = frame(800, 1)
-    model = CategoricalLgbm(categorical=("ship_mode",), params={"n_estimators": 200}, seed=1, offset_feature="rate")
+    model = CategoricalLgbm(
+        categorical=("ship_mode",), params={"n_estimators": 200}, seed=1, offset_feature="rate"
+    )
     model.fit(X, y, eval_set=(X_stop, y_stop))
     probe = X.head(4).assign(ship_mode=["Air", "Ocean", "Rail", None])
     p = model.predict_proba(probe)[:, 1]
