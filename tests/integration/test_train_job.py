@@ -1,0 +1,97 @@
+"""Training end to end on the real SCMS history with a real MLflow store in a temp folder."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from pipelines.ingest import run_ingest
+from pipelines.predict import run_predict_otd
+from pipelines.train import TrainReport, run_train_otd
+from supplierrisk.ingest import get_preset
+from supplierrisk.settings import Settings
+from supplierrisk.tracking import CHALLENGER, CHAMPION, OTD_MODEL_NAME, TrackingError, connect, promote
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, TrainReport]:
+    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    source = get_preset("scms").bundled_path()
+    assert source is not None
+    run_ingest(source, settings, preset="scms")
+    return settings, run_train_otd(settings, pd.Timestamp("2015-09-14"), None)
+
+
+def test_run_logs_metrics_artifacts_and_registers_challenger(trained: tuple[Settings, TrainReport]) -> None:
+    settings, report = trained
+    client = MlflowClient(settings.tracking_uri)
+    run = client.get_run(report.run_id)
+    metrics = run.data.metrics
+    for model in ("model", "global_rate", "supplier_trailing_rate", "logistic_regression"):
+        for metric in ("roc_auc", "pr_auc", "brier", "log_loss", "ece"):
+            assert f"fold0_{model}_{metric}" in metrics
+    assert "mean_brier" in metrics
+    assert "supplier_trailing_rate_mean_roc_auc" in metrics
+    artifacts = {a.path for a in client.list_artifacts(report.run_id)}
+    assert {
+        "backtest.csv",
+        "reliability.png",
+        "reliability.csv",
+        "feature_importance.csv",
+        "features.csv",
+        "reference.parquet",
+        "config.json",
+    } <= artifacts
+    assert run.data.tags["training_as_of"] == "2015-09-14"
+    assert len(run.data.tags["data_sha256"]) == 64
+    assert run.data.params["data.rows"] == "10183"
+    version = client.get_model_version_by_alias(OTD_MODEL_NAME, CHALLENGER)
+    assert str(version.version) == report.version
+    # Artifacts stay in the data home, not in ./mlruns.
+    assert (settings.home / "mlartifacts").exists()
+    assert not Path("mlruns").exists()
+
+
+def test_gate_follows_the_backtest(trained: tuple[Settings, TrainReport]) -> None:
+    settings, report = trained
+    means = report.means
+    baselines = means.drop(index="model")
+    beats = (means.loc["model", "roc_auc"] > baselines["roc_auc"].max()) and (
+        means.loc["model", "brier"] < baselines["brier"].min()
+    )
+    assert report.decision.promote == beats
+    client = MlflowClient(settings.tracking_uri)
+    champion = [a for a in client.get_registered_model(OTD_MODEL_NAME).aliases if a == CHAMPION]
+    assert bool(champion) == beats
+    tag = client.get_run(report.run_id).data.tags["gate_decision"]
+    assert tag == (CHAMPION if beats else CHALLENGER)
+
+
+def test_training_is_reproducible(trained: tuple[Settings, TrainReport]) -> None:
+    settings, report = trained
+    again = run_train_otd(settings, pd.Timestamp("2015-09-14"), None)
+    pd.testing.assert_frame_equal(report.means, again.means)
+    assert int(again.version) == int(report.version) + 1
+
+
+def test_manual_promotion_then_predict_open_lines(trained: tuple[Settings, TrainReport], tmp_path: Path) -> None:
+    settings, report = trained
+    client = connect(settings)
+    promote(client, OTD_MODEL_NAME, report.version, "test", who="tester")
+    tags = client.get_model_version(OTD_MODEL_NAME, report.version).tags
+    assert tags["promoted_by"] == "tester"
+    assert tags["promoted_reason"] == "test"
+    out = tmp_path / "scores.parquet"
+    scored = run_predict_otd(settings, pd.Timestamp("2015-06-30"), out)
+    assert len(scored) > 0
+    assert scored["p_late"].between(0, 1).all()
+    assert (scored["delay_p90_days"] >= scored["delay_p50_days"]).all()
+    assert (scored["model_version"] == report.version).all()
+    pd.testing.assert_frame_equal(pd.read_parquet(out), scored)
+
+
+def test_unreachable_tracking_uri_fails_fast_with_the_uri(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, mlflow_tracking_uri="http://127.0.0.1:9")
+    with pytest.raises(TrackingError, match=r"http://127.0.0.1:9 is unreachable"):
+        connect(settings)
