@@ -1,65 +1,137 @@
-"""Synthetic procurement histories with known truth, for tests, benchmarks and model checks.
+"""Synthetic procurement history with known ground truth.
 
-``generate_history`` writes canonical PO lines together with the true late
-probability of every line and the true disruption episodes, so models can be
-compared with the truth (the oracle) and not only with each other.
+Generates a canonical PO-line history (see :mod:`supplierrisk.schema`) from a documented
+stochastic process, together with the truth behind it: each line's true late probability,
+its realised outcome (even when the line is still open at export) and the suppliers'
+disruption episodes. Everything is vectorised over lines: ten million lines take well
+under a minute.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from supplierrisk.schema import conform
+from supplierrisk.schema import CANONICAL_FIELDS
 from supplierrisk.storage import write_parquet
 
-# Country: late-logit offset.
-COUNTRIES: Final = {
-    "DE": -0.4,
-    "US": -0.3,
-    "JP": -0.5,
-    "PL": -0.1,
-    "MX": 0.1,
-    "CN": 0.2,
-    "TR": 0.2,
-    "IN": 0.3,
-    "VN": 0.35,
-    "BR": 0.4,
+__all__ = ["SynthConfig", "SynthHistory", "generate_history", "write_synth"]
+
+Array = npt.NDArray[Any]
+
+DAY_NS: Final = 86_400 * 10**9
+# Days simulated after the export date: promised and delivered dates of late orders fall there.
+TAIL_DAYS: Final = 450
+
+# Countries: (name, late-logit offset, sampling weight, continent, latitude, longitude).
+COUNTRIES: Final = (
+    ("China", 0.25, 0.22, "Asia", 22.5, 114.1),
+    ("Vietnam", 0.30, 0.08, "Asia", 10.8, 106.7),
+    ("India", 0.45, 0.12, "Asia", 13.1, 80.3),
+    ("Mexico", 0.15, 0.10, "Americas", 25.7, -100.3),
+    ("United States", -0.30, 0.15, "Americas", 41.9, -87.6),
+    ("Germany", -0.40, 0.10, "Europe", 48.8, 9.2),
+    ("Poland", 0.00, 0.06, "Europe", 51.1, 17.0),
+    ("Turkey", 0.20, 0.05, "Europe", 41.0, 29.0),
+    ("Brazil", 0.35, 0.05, "Americas", -23.5, -46.6),
+    ("Japan", -0.45, 0.07, "Asia", 35.2, 136.9),
+)
+LEGAL_FORMS: Final = {
+    "China": "Co., Ltd.",
+    "Vietnam": "JSC",
+    "India": "Pvt. Ltd.",
+    "Mexico": "S.A. de C.V.",
+    "United States": "Inc.",
+    "Germany": "GmbH",
+    "Poland": "Sp. z o.o.",
+    "Turkey": "A.S.",
+    "Brazil": "Ltda.",
+    "Japan": "K.K.",
 }
-# Category: (late-logit offset, median unit price, median log quantity).
-CATEGORIES: Final = {
-    "fasteners": (-0.2, 0.5, 7.0),
-    "castings": (0.3, 40.0, 4.0),
-    "electronics": (0.2, 12.0, 5.5),
-    "packaging": (-0.3, 1.5, 6.5),
-    "chemicals": (0.0, 8.0, 5.0),
-    "machined_parts": (0.25, 65.0, 3.5),
-    "textiles": (0.1, 4.0, 6.0),
-    "mro": (-0.1, 25.0, 3.0),
+# No trucks from these countries: islands or no practical land route to the hub.
+NO_OVERLAND: Final = frozenset({"Japan", "India"})
+OVERLAND_MAX_KM: Final = 4000.0
+# Destinations: (name, sampling weight, continent, latitude, longitude).
+DESTINATIONS: Final = (
+    ("US-East", 0.35, "Americas", 33.7, -84.4),
+    ("US-West", 0.20, "Americas", 34.0, -118.2),
+    ("EU-Central", 0.30, "Europe", 50.1, 8.7),
+    ("APAC-Hub", 0.15, "Asia", 1.35, 103.8),
+)
+# Categories: (code, name, median unit price, price log-sd, median quantity, late-logit offset).
+CATEGORIES: Final = (
+    ("ELC", "Electronics", 42.0, 1.0, 200.0, 0.25),
+    ("MEC", "Mechanical parts", 11.0, 0.9, 500.0, 0.05),
+    ("RAW", "Raw materials", 2.5, 0.7, 3000.0, -0.10),
+    ("CHM", "Chemicals", 18.0, 0.8, 400.0, 0.15),
+    ("PKG", "Packaging", 0.6, 0.8, 8000.0, -0.25),
+    ("TXT", "Textiles", 5.5, 0.7, 1500.0, 0.00),
+    ("MRO", "MRO supplies", 14.0, 1.0, 60.0, -0.15),
+    ("PHA", "Pharmaceuticals", 75.0, 1.1, 120.0, 0.30),
+)
+# Ship modes: median transit days, transit log-sd, late-logit offset, delay gamma scale (days).
+SHIP_MODES: Final = ("Air", "Ocean", "Truck", "Courier")
+OCEAN: Final = 1
+TRANSIT_MEDIAN: Final = np.array([4.0, 36.0, 8.0, 3.0], dtype=np.float32)
+TRANSIT_SIGMA: Final = np.array([0.30, 0.20, 0.30, 0.30], dtype=np.float32)
+MODE_LOGIT: Final = np.array([-0.20, 0.35, 0.00, -0.40], dtype=np.float32)
+DELAY_SCALE: Final = np.array([2.0, 6.0, 2.5, 1.5], dtype=np.float32)
+# Ship-mode mix by route (overseas or overland) and priority (normal, urgent).
+MODE_MIX: Final = {
+    (False, False): (0.06, 0.02, 0.80, 0.12),
+    (False, True): (0.15, 0.00, 0.60, 0.25),
+    (True, False): (0.22, 0.60, 0.00, 0.18),
+    (True, True): (0.55, 0.20, 0.00, 0.25),
 }
-# Ship mode: (mean promised lead days, sd, late-logit offset).
-MODES: Final = {
-    "Air": (10.0, 3.0, -0.1),
-    "Ocean": (45.0, 10.0, 0.3),
-    "Truck": (15.0, 5.0, 0.0),
-    "Courier": (5.0, 2.0, -0.2),
-}
-INCOTERMS: Final = ("EXW", "FCA", "DAP", "DDP")
-DESTINATIONS: Final = ("Hamburg", "Chicago", "Shanghai", "Pune", "Monterrey")
+INCOTERMS: Final = ("EXW", "FCA", "FOB", "CIF", "DAP", "DDP")
 PRIORITIES: Final = ("normal", "urgent")
-BASE_LATE_LOGIT: Final = -2.4
-EPISODE_LATE_LOGIT: Final = 2.5
-DRIFT_COUNTRY: Final = "CN"
-_BIG: Final = np.int64(1 << 22)
+
+NAME_PREFIXES: Final = (
+    "Apex", "Atlas", "Blue", "Bright", "Cedar", "Delta", "Eagle", "Everest", "Falcon", "Global",
+    "Golden", "Granite", "Harbor", "Horizon", "Iron", "Keystone", "Lotus", "Meridian", "Nova",
+    "Orion", "Pacific", "Pioneer", "Summit", "Vertex",
+)  # fmt: skip
+NAME_CORES: Final = (
+    "Components", "Industries", "Manufacturing", "Supply", "Trading", "Materials", "Works",
+    "Precision", "Solutions", "Logistics", "Products", "Systems", "Technologies", "Fabrication",
+    "Metals", "Polymers", "Electronics", "Packaging", "Textiles", "Chemicals",
+)  # fmt: skip
+
+# Process parameters (documented in ``generate_history``).
+SIZE_SIGMA: Final = 0.8
+LINES_PER_PO_EXTRA: Final = 1.2  # lines per PO = 1 + Poisson(1.2), capped at 8
+MAX_LINES_PER_PO: Final = 8
+SURGE_SHAPE: Final = 4.0  # supplier-month demand factor ~ Gamma(4, 1/4): mean 1, CV 0.5
+URGENT_SHARE: Final = 0.12
+BASE_LOGIT_MEAN: Final = -2.9
+BASE_LOGIT_SD: Final = 0.6
+TREND_SD: Final = 0.2
+URGENT_LOGIT: Final = 0.30
+TIGHTNESS_LOGIT: Final = -0.8
+DISTANCE_LOGIT_PER_10000KM: Final = 0.15
+LOAD_LOGIT: Final = 0.8
+DISRUPTION_LOGIT: Final = 2.5
+EPISODES_PER_YEAR: Final = 0.3
+DRIFT_COUNTRY: Final = "Vietnam"
+DRIFT_COUNTRY_LOGIT: Final = 1.2
+DRIFT_QUANTITY: Final = 1.5
+DRIFT_LEAD: Final = 0.75
+DRIFT_OCEAN_MIX: Final = 0.5
+# Late-logit bump by calendar month of the promised date (December holidays, year-end).
+LATE_MONTH_LOGIT: Final = (0.15, 0.05, 0.0, 0.0, 0.0, 0.0, 0.05, 0.10, 0.0, 0.0, 0.15, 0.45)
+LUNAR_NEW_YEAR_LOGIT: Final = 0.5  # February bump for China and Vietnam
+# Order intensity by calendar month (summer and holiday dips).
+ORDER_MONTH_FACTOR: Final = (0.95, 1.0, 1.1, 1.0, 1.0, 1.05, 0.9, 0.85, 1.05, 1.1, 1.05, 0.8)
 
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Size and switches of a synthetic history."""
+    """Size, seed and switches of a synthetic history."""
 
     suppliers: int = 200
     years: float = 3.0
@@ -68,12 +140,46 @@ class SynthConfig:
     lines_per_supplier_per_year: float = 60.0
     drift: bool = False
     drift_months: int = 3
-    episodes_per_supplier_year: float = 0.3
+    episodes_per_supplier_year: float = EPISODES_PER_YEAR
+
+    def __post_init__(self) -> None:
+        """Reject sizes and dates that cannot produce a history."""
+        if self.suppliers < 1:
+            raise ValueError("suppliers must be >= 1")
+        if not self.years > 0:
+            raise ValueError("years must be > 0")
+        if not self.lines_per_supplier_per_year > 0:
+            raise ValueError("lines_per_supplier_per_year must be > 0")
+        if self.drift_months < 1:
+            raise ValueError("drift_months must be >= 1")
+        if self.episodes_per_supplier_year < 0:
+            raise ValueError("episodes_per_supplier_year must be >= 0")
+        pd.Timestamp(self.start)  # raises on an unparsable start date
+
+    @property
+    def start_date(self) -> pd.Timestamp:
+        """First possible order date."""
+        return pd.Timestamp(self.start).normalize()
+
+    @property
+    def n_days(self) -> int:
+        """Days with orders: ``round(years x 365.25)``, at least one."""
+        return max(1, round(self.years * 365.25))
+
+    @property
+    def export_date(self) -> pd.Timestamp:
+        """Date of the snapshot (end of day): ``start + n_days``; orders fall before it."""
+        return self.start_date + pd.Timedelta(days=self.n_days)
+
+    @property
+    def drift_start(self) -> pd.Timestamp:
+        """First order date of the drift window (``drift_months`` before export)."""
+        return max(self.start_date, self.export_date - pd.DateOffset(months=self.drift_months))
 
 
 @dataclass(frozen=True)
 class SynthHistory:
-    """A generated history and its truth."""
+    """A synthetic history and the truth that generated it (truth rows align with history rows)."""
 
     history: pd.DataFrame
     truth: pd.DataFrame
@@ -82,250 +188,512 @@ class SynthHistory:
     export_date: pd.Timestamp
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+@dataclass(frozen=True)
+class _Suppliers:
+    country: Array  # int, index into COUNTRIES
+    categories: Array  # (n, 3) int, first n_categories valid
+    n_categories: Array
+    base_logit: Array
+    trend: Array
+    size: Array  # expected lines per year
+    capacity: Array
+    prep_days: Array
+    disruption_factor: Array
+    incoterm: Array
+    frame: pd.DataFrame
 
 
-def _labels(codes: np.ndarray, names: tuple[str, ...] | list[str]) -> np.ndarray:
-    """Text labels for integer codes without one Python string object per row."""
-    return np.asarray(pd.Categorical.from_codes(codes, categories=list(names)).astype(object))
-
-
-def _order_days(rng: np.random.Generator, n: int, span: int) -> np.ndarray:
-    """Order days with a yearly cycle and a push before quarter ends."""
-    days = np.arange(span)
-    dates = pd.Timestamp("2000-01-01") + pd.to_timedelta(days, unit="D")
-    to_quarter_end = ((dates + pd.offsets.QuarterEnd(0)) - dates).days.to_numpy()
-    weight = 1.0 + 0.25 * np.sin(2 * np.pi * days / 365.25) + 0.35 * (to_quarter_end < 14)
-    weight[dates.dayofweek.to_numpy() >= 5] *= 0.2
-    cdf = np.cumsum(weight) / weight.sum()
-    return np.searchsorted(cdf, rng.random(n)).astype(np.int64)
+@dataclass(frozen=True)
+class _Calendar:
+    n_days: int
+    n_ext: int
+    month: Array  # calendar month 1..12 of each extended day
+    period_first: Array  # first day of each calendar month (period) with orders
+    period_weight: Array  # summed order intensity of each period
+    cum_weight: Array  # inclusive cumulative order intensity over order days
+    mean_weight: float
 
 
 def generate_history(config: SynthConfig) -> SynthHistory:
-    """Generate a canonical history with known truth.
+    """Generate a synthetic PO-line history, with its truth, from ``config``.
 
-    The generating process:
+    Generating process (all randomness from ``numpy.random.SeedSequence(seed)``, one
+    independent stream per stage, so the same config gives the same frames):
 
-    - **Suppliers** get a country (with its own risk), one to three of eight
-      categories, a base reliability (late log-odds ~ N(-2.4, 0.6)), a size
-      (log-normal line volume), a preferred ship-mode mix and a lead-time habit.
-    - **Lines** are ordered over ``years`` with a yearly cycle, a push before quarter
-      ends and quiet weekends. Lines of one supplier on one day share a PO. Each has a
-      category of its supplier, a ship mode with its own promised lead time (Air ~10 d,
-      Ocean ~45 d, Truck ~15 d, Courier ~5 d), an Incoterm, a destination, a quantity
-      (log-normal by category) and a unit price; the invoice price equals it on 90% of
-      lines and differs by a few percent otherwise.
-    - **Late log-odds** add up: supplier base + country + category + mode; the
-      supplier's **load** (0.6 × log of its orders in the last 30 days over its usual);
-      a promise **tighter** than the mode's usual lead time; a large order; December
-      and January promises (+0.4); urgent priority (+0.3); and **disruption episodes**
-      (+2.5 for lines promised inside one): each supplier has Poisson(0.3 per year)
-      episodes lasting 30–120 days, so late deliveries cluster in time.
-    - ``p_late_true`` is the sigmoid of that; ``late_true`` ~ Bernoulli(p). A late line
-      arrives 1 + Gamma(1.5, 4) days late (three times longer in an episode); an on-time
-      line arrives on its promised day (60%) or up to 5 days early.
-    - The **export date** is start + years: lines delivered after it are open
-      (no delivery date, no received quantity); orders run up to it, so there are open
-      lines both overdue and not yet due. 5% of delivered lines are partial (70–99%),
-      3% have rejects.
-    - The **drift switch** changes the last ``drift_months``: half the lines move to
-      Ocean, quantities grow 1.5×, promised lead times shrink 20%, and the ``CN``
-      country's risk jumps by +1.0 log-odds.
-    - Extra columns: ``extra_priority`` (categorical) and ``extra_distance_km`` (numeric).
+    1. **Suppliers** ``S00001..``: country from 10 countries (own late-logit offset
+       -0.45..+0.45), 1-3 of 8 categories (own offsets -0.25..+0.30), base late-logit
+       ~ N(-2.9, 0.6), a slow trend ~ N(0, 0.2) logit per year, size (expected lines
+       per year) lognormal with log-sd 0.8 and mean ``lines_per_supplier_per_year``,
+       capacity ~ U(1.2, 2.0) x its usual load, preparation time ~ 6 d x LogN(0, 0.35),
+       a disruption proneness ~ Gamma(2, 1/2) and a default incoterm.
+    2. **Orders**: for each supplier and calendar month, POs ~ Poisson(size / 2.2 x
+       month intensity x surge), surge ~ Gamma(4, 1/4) (demand bursts). Day intensity is
+       weekdays 1, weekends 0.15, x a month factor (August and December dips), x 1.5 in
+       the last 14 days of each quarter, x 0.3 from 24 December to 1 January. Orders run
+       over ``[start, export)`` with ``export = start + round(365.25 years)`` days; PO
+       ids ``PO0000001..`` are chronological. Each PO has 1 + Poisson(1.2) lines (at
+       most 8), a destination (4 hubs), priority urgent with probability 0.12, an
+       incoterm (the supplier's default 85 % of the time) and a ship mode whose mix
+       depends on the route (trucks only overland, under 4000 km) and on urgency.
+    3. **Lines**: category uniform among the supplier's, item from a per-category
+       catalogue (popular items more likely), quantity ~ category median x LogN(0, 0.9),
+       unit price = item price x 3 %/year inflation x LogN(0, 0.02); the invoice price
+       equals it on 92 % of lines and differs by N(+1 %, 3 %) otherwise.
+       ``extra_priority`` and ``extra_distance_km`` (great-circle km x LogN(0, 0.05)).
+    4. **Promised date** = order + lead, lead = preparation x LogN(0, 0.25) + transit
+       (median Air 4, Ocean 36, Truck 8, Courier 3 days, log-sd 0.2-0.3), x 0.7 when
+       urgent, + 1-7 days on 30 % of lines (back-ordered items), at least 1 day.
+    5. **Late logit** = base + trend + country + category + mode (Ocean +0.35, Courier
+       -0.4, Air -0.2) + 0.3 urgent - 0.8 x log(lead / usual lead) (tight promises are
+       riskier, clipped to +-1.5) + 0.15 per 10 000 km + 0.8 x overload + promised-month
+       bump (December +0.45, November/January +0.15, February +0.5 more for China and
+       Vietnam) + 2.5 during a disruption episode. Overload = trailing-30-day lines of
+       the supplier / (usual 30-day lines x capacity) - 1, clipped to [0, 2].
+    6. **Disruption episodes**: per supplier Poisson(``episodes_per_supplier_year``
+       (0.3) x proneness) episodes per year, starting uniformly from 60 days before the
+       start to 60 days after export, 30-120 days long (they may overlap); a line is in
+       an episode when its promised date is, so late deliveries cluster in time.
+    7. **Outcome**: ``p_late_true = sigmoid(logit)``, ``late_true ~ Bernoulli``. Late
+       lines arrive ``1 + floor(Gamma(1.5) x scale)`` days after the promise (scale Air 2,
+       Ocean 6, Truck 2.5, Courier 1.5 days, x 4 in an episode); on-time lines arrive on
+       the promised date (55 %) or 1-7 days early (never before the order). Lines
+       delivered after the export date are open: no delivered date, received, rejected
+       quantity or invoice price. Delivered lines are short-shipped (70-99 %) on 3 % of
+       lines (20 % in episodes); 4 % have 1-15 % of the received quantity rejected.
+    8. **Drift** (``drift=True``): for orders from ``drift_start`` (``drift_months``
+       before export) the ship-mode mix moves half-way to Ocean, Vietnam's late-logit
+       jumps +1.2, quantities scale x 1.5 and promised lead times x 0.75. Every random
+       draw is the same with and without drift, so the history before the window is
+       identical.
+
+    The base parameters give an overall late rate of about 15 % (about 12 % with
+    hundreds of lines per supplier and year, whose loads fluctuate less). ``truth`` rows
+    align with ``history`` rows; ``delay_days_true`` is 0 for on-time lines.
     """
-    rng = np.random.default_rng(config.seed)
-    start = pd.Timestamp(config.start)
-    span = int(round(config.years * 365.25))
-    export_date = start + pd.Timedelta(days=span)
-    drift_start = span - int(round(config.drift_months * 30.44))
-
-    n_sup = config.suppliers
-    country_names = list(COUNTRIES)
-    category_names = list(CATEGORIES)
-    mode_names = list(MODES)
-    sup_country = rng.integers(0, len(country_names), n_sup)
-    sup_base = rng.normal(BASE_LATE_LOGIT, 0.6, n_sup)
-    sup_size = rng.lognormal(0.0, 0.7, n_sup)
-    sup_size /= sup_size.mean()
-    sup_mode_pref = rng.dirichlet(np.ones(len(mode_names)) * 0.7, n_sup)
-    sup_lead_factor = rng.lognormal(0.0, 0.15, n_sup)
-    n_cats = rng.integers(1, 4, n_sup)
-    sup_cats = np.stack([rng.permutation(len(category_names))[:3] for _ in range(n_sup)])
-    sup_ids = [f"S{i + 1:05d}" for i in range(n_sup)]
-
-    counts = rng.poisson(config.lines_per_supplier_per_year * config.years * sup_size)
-    sup = np.repeat(np.arange(n_sup), counts)
-    n = len(sup)
-    order_day = _order_days(rng, n, span)
-    order = np.lexsort((order_day, sup))
-    sup, order_day = sup[order], order_day[order]
-    drifted = config.drift & (order_day >= drift_start)
-
-    category = sup_cats[sup, (rng.random(n) * n_cats[sup]).astype(np.int64)]
-    cum_pref = np.cumsum(sup_mode_pref, axis=1)[sup]
-    mode = (rng.random(n)[:, None] > cum_pref).sum(axis=1)
-    mode = np.minimum(mode, len(mode_names) - 1)
-    if config.drift:
-        to_ocean = drifted & (rng.random(n) < 0.5)
-        mode[to_ocean] = mode_names.index("Ocean")
-    mode_mean = np.array([MODES[m][0] for m in mode_names])[mode]
-    mode_sd = np.array([MODES[m][1] for m in mode_names])[mode]
-    lead = np.maximum(1.0, np.round(rng.normal(mode_mean, mode_sd) * sup_lead_factor[sup]))
-    if config.drift:
-        lead[drifted] = np.maximum(1.0, np.round(lead[drifted] * 0.8))
-    promised_day = order_day + lead.astype(np.int64)
-
-    cat_offset = np.array([CATEGORIES[c][0] for c in category_names])[category]
-    log_qty_mean = np.array([CATEGORIES[c][2] for c in category_names])[category]
-    log_qty = rng.normal(log_qty_mean, 0.8)
-    if config.drift:
-        log_qty[drifted] += np.log(1.5)
-    quantity = np.maximum(1.0, np.round(np.exp(log_qty)))
-    unit_price = np.array([CATEGORIES[c][1] for c in category_names])[category] * rng.lognormal(0.0, 0.2, n)
-
-    # Load: this supplier's orders in the 30 days before (incl. today) against its usual.
-    key = sup.astype(np.int64) * _BIG + order_day
-    recent = np.searchsorted(key, key, side="right") - np.searchsorted(key, key - 30, side="right")
-    usual = config.lines_per_supplier_per_year * sup_size[sup] * 30 / 365.25
-    load = np.log((recent + 1.0) / (usual + 1.0))
-
-    country_offset = np.array([COUNTRIES[c] for c in country_names])[sup_country[sup]]
-    if config.drift:
-        country_offset = country_offset + np.where(
-            drifted & (sup_country[sup] == country_names.index(DRIFT_COUNTRY)), 1.0, 0.0
+    names = ("suppliers", "episodes", "orders", "lines", "outcomes")
+    streams = dict(
+        zip(
+            names,
+            (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(len(names))),
+            strict=True,
         )
-    mode_offset = np.array([MODES[m][2] for m in mode_names])[mode]
-    tightness = np.clip((mode_mean * sup_lead_factor[sup] - lead) / mode_sd, -2, 3)
-    promised_month = (start + pd.to_timedelta(promised_day, unit="D")).month.to_numpy()
-    season = np.where(np.isin(promised_month, (12, 1)), 0.4, 0.0)
-    priority = (rng.random(n) < 0.15).astype(np.int64)
-
-    # Disruption episodes, then which lines are promised inside one.
-    n_eps = rng.poisson(config.episodes_per_supplier_year * config.years, n_sup)
-    ep_sup = np.repeat(np.arange(n_sup), n_eps)
-    ep_start = rng.integers(-60, span, len(ep_sup)).astype(np.int64)
-    ep_end = ep_start + rng.integers(30, 121, len(ep_sup))
-    ep_order = np.lexsort((ep_start, ep_sup))
-    ep_sup, ep_start, ep_end = ep_sup[ep_order], ep_start[ep_order], ep_end[ep_order]
-    ep_key = ep_sup.astype(np.int64) * _BIG + (ep_start + 100)
-    line_key = sup.astype(np.int64) * _BIG + (promised_day + 100)
-    last = np.searchsorted(ep_key, line_key, side="right") - 1
-    valid = last >= 0
-    in_episode = np.zeros(n, dtype=bool)
-    in_episode[valid] = (ep_sup[last[valid]] == sup[valid]) & (ep_end[last[valid]] > promised_day[valid])
-
-    logit = (
-        sup_base[sup]
-        + country_offset
-        + cat_offset
-        + mode_offset
-        + 0.6 * load
-        + 0.35 * tightness
-        + 0.2 * (log_qty - log_qty_mean)
-        + season
-        + 0.3 * priority
-        + EPISODE_LATE_LOGIT * in_episode
     )
-    p_late = _sigmoid(logit)
-    late = rng.random(n) < p_late
-    delay = np.ceil(1.0 + rng.gamma(1.5, 4.0, n) * np.where(in_episode, 3.0, 1.0)).astype(np.int64)
-    early = np.where(rng.random(n) < 0.6, 0, rng.integers(1, 6, n))
-    delivered_day = np.where(late, promised_day + delay, np.maximum(order_day, promised_day - early))
-    delay_true = np.where(late, delay, 0)
-    is_open = delivered_day > span
-
-    partial = rng.random(n) < 0.05
-    received = np.where(partial, np.floor(quantity * rng.uniform(0.7, 0.99, n)), quantity)
-    rejected = np.where(rng.random(n) < 0.03, np.floor(received * rng.uniform(0.01, 0.1, n)), 0.0)
-    invoice = np.where(rng.random(n) < 0.9, unit_price, unit_price * (1 + rng.normal(0, 0.03, n)))
-    destination = rng.integers(0, len(DESTINATIONS), n)
-    distance = rng.uniform(200, 1500, len(DESTINATIONS) * len(country_names)).reshape(len(DESTINATIONS), -1)
-    distance_km = np.round(distance[destination, sup_country[sup]])
-
-    new_po = np.ones(n, dtype=bool)
-    new_po[1:] = (sup[1:] != sup[:-1]) | (order_day[1:] != order_day[:-1]) | (rng.random(n - 1) < 0.3)
-    po_number = np.cumsum(new_po)
-    po_start = np.flatnonzero(new_po)
-    line_number = np.arange(n) - np.repeat(po_start, np.diff(np.append(po_start, n))) + 1
-
-    days = pd.to_timedelta
-    po_id = ("PO" + pd.Series(po_number).astype(str).str.zfill(8)).to_numpy(dtype=object)
-    line_id = pd.Series(line_number).astype(str).to_numpy(dtype=object)
-    sup_id_col = _labels(sup, sup_ids)
-    delivered = (start + days(delivered_day, unit="D")).to_numpy()
-    delivered[is_open] = np.datetime64("NaT")
-    frame = pd.DataFrame(
-        {
-            "po_id": po_id,
-            "line_id": line_id,
-            "supplier_id": sup_id_col,
-            "supplier_name": sup_id_col,
-            "supplier_country": _labels(sup_country[sup], country_names),
-            "category": _labels(category, category_names),
-            "item_id": _labels(
-                category * 10 + rng.integers(0, 10, n),
-                [f"{c}-{i}" for c in category_names for i in range(10)],
-            ),
-            "order_date": (start + days(order_day, unit="D")).to_numpy(),
-            "promised_date": (start + days(promised_day, unit="D")).to_numpy(),
-            "delivered_date": delivered,
-            "quantity_ordered": quantity,
-            "quantity_received": np.where(is_open, np.nan, received),
-            "quantity_rejected": np.where(is_open, np.nan, rejected),
-            "unit_price": np.round(unit_price, 4),
-            "invoice_unit_price": np.where(is_open, np.nan, np.round(invoice, 4)),
-            "currency": _labels(np.zeros(n, dtype=np.int64), ["USD"]),
-            "ship_mode": _labels(mode, mode_names),
-            "incoterm": _labels(rng.integers(0, len(INCOTERMS), n), list(INCOTERMS)),
-            "destination": _labels(destination, list(DESTINATIONS)),
-            "extra_priority": _labels(priority, list(PRIORITIES)),
-            "extra_distance_km": distance_km,
-        }
+    sup = _make_suppliers(config, streams["suppliers"])
+    cal = _make_calendar(config)
+    episodes, disrupted_days = _make_episodes(config, cal, sup, streams["episodes"])
+    history, truth = _make_lines(config, cal, sup, disrupted_days, streams)
+    return SynthHistory(
+        history=history,
+        truth=truth,
+        episodes=episodes,
+        suppliers=sup.frame,
+        export_date=config.export_date,
     )
-    history = conform(frame)
-    truth = pd.DataFrame(
-        {
-            "po_id": po_id,
-            "line_id": line_id,
-            "supplier_id": sup_id_col,
-            "p_late_true": p_late,
-            "late_true": late,
-            "delay_days_true": delay_true,
-            "in_disruption": in_episode,
-        }
-    )
-    episodes = pd.DataFrame(
-        {
-            "supplier_id": _labels(ep_sup, sup_ids),
-            "start_date": (start + days(ep_start, unit="D")).to_numpy(),
-            "end_date": (start + days(ep_end, unit="D")).to_numpy(),
-        }
-    )
-    suppliers = pd.DataFrame(
-        {
-            "supplier_id": sup_ids,
-            "supplier_country": _labels(sup_country, country_names),
-            "base_late_logit": sup_base,
-            "size": sup_size,
-            "categories": [
-                ",".join(category_names[c] for c in sup_cats[i, : n_cats[i]]) for i in range(n_sup)
-            ],
-        }
-    )
-    return SynthHistory(history, truth, episodes, suppliers, export_date)
 
 
 def write_synth(result: SynthHistory, out_dir: Path) -> dict[str, Path]:
-    """Write history, truth, episodes and suppliers as Parquet files (atomically) in ``out_dir``."""
-    paths = {
-        "history": out_dir / "history.parquet",
-        "truth": out_dir / "truth.parquet",
-        "episodes": out_dir / "episodes.parquet",
-        "suppliers": out_dir / "suppliers.parquet",
+    """Write history, truth, episodes and suppliers as Parquet files (atomically) into ``out_dir``."""
+    frames = {
+        "history": result.history,
+        "truth": result.truth,
+        "episodes": result.episodes,
+        "suppliers": result.suppliers,
     }
-    write_parquet(result.history, paths["history"])
-    write_parquet(result.truth, paths["truth"])
-    write_parquet(result.episodes, paths["episodes"])
-    write_parquet(result.suppliers, paths["suppliers"])
-    return paths
+    return {name: write_parquet(frame, Path(out_dir) / f"{name}.parquet") for name, frame in frames.items()}
+
+
+def _ids(prefix: str, numbers: Array, width: int) -> Array:
+    """``prefix`` + zero-padded ``numbers`` as an object array of str, built without a loop over rows."""
+    width = max(width, len(str(int(numbers.max())))) if len(numbers) else width
+    head = prefix.encode("ascii")
+    raw = np.empty((len(numbers), len(head) + width), dtype=np.uint8)
+    raw[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
+    rest = numbers.astype(np.int64)
+    for position in range(len(head) + width - 1, len(head) - 1, -1):  # one pass per digit
+        raw[:, position] = rest % 10 + ord("0")
+        rest //= 10
+    return raw.view(f"S{raw.shape[1]}").ravel().astype(f"U{raw.shape[1]}").astype(object)
+
+
+def _table(values: tuple[str, ...] | list[str]) -> Array:
+    """Return a small object array to index with codes: the strings are shared, not copied per line."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def _days_to_datetime(start: pd.Timestamp, days: Array, missing: Array | None = None) -> Array:
+    """Day offsets from ``start`` as ``datetime64[ns]``, NaT where ``missing``."""
+    ns = start.value + days.astype(np.int64) * DAY_NS
+    if missing is not None:
+        ns[missing] = np.iinfo(np.int64).min  # the NaT sentinel
+    return ns.view("datetime64[ns]")
+
+
+def _haversine_km(lat1: Array, lon1: Array, lat2: Array, lon2: Array) -> Array:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlat, dlon = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(a))
+
+
+def _route_tables() -> tuple[Array, Array]:
+    """Distance (km) and overland flag for every (country, destination)."""
+    c_lat = np.array([c[4] for c in COUNTRIES])[:, None]
+    c_lon = np.array([c[5] for c in COUNTRIES])[:, None]
+    d_lat = np.array([d[3] for d in DESTINATIONS])[None, :]
+    d_lon = np.array([d[4] for d in DESTINATIONS])[None, :]
+    distance = _haversine_km(c_lat, c_lon, d_lat, d_lon)
+    same = np.array([[c[3] == d[2] for d in DESTINATIONS] for c in COUNTRIES])
+    land = np.array([c[0] not in NO_OVERLAND for c in COUNTRIES])[:, None]
+    return distance, same & land & (distance < OVERLAND_MAX_KM)
+
+
+def _make_suppliers(config: SynthConfig, rng: np.random.Generator) -> _Suppliers:
+    n = config.suppliers
+    weights = np.array([c[2] for c in COUNTRIES])
+    country = rng.choice(len(COUNTRIES), size=n, p=weights / weights.sum())
+    n_categories = rng.choice([1, 2, 3], size=n, p=[0.5, 0.35, 0.15])
+    # Distinct categories per supplier: the first columns of a random permutation per row.
+    categories = np.argsort(rng.random((n, len(CATEGORIES))), axis=1)[:, :3]
+    base_logit = rng.normal(BASE_LOGIT_MEAN, BASE_LOGIT_SD, size=n)
+    trend = rng.normal(0.0, TREND_SD, size=n)
+    # Lognormal sizes normalised to the requested mean.
+    size = config.lines_per_supplier_per_year * np.exp(
+        SIZE_SIGMA * rng.standard_normal(n) - SIZE_SIGMA**2 / 2
+    )
+    capacity = rng.uniform(1.2, 2.0, size=n)
+    prep_days = 6.0 * np.exp(0.35 * rng.standard_normal(n))
+    disruption_factor = rng.gamma(2.0, 0.5, size=n)
+    incoterm = rng.integers(0, len(INCOTERMS), size=n)
+    name_perm = rng.permutation(len(NAME_PREFIXES) * len(NAME_CORES))
+
+    # Names: a distinct prefix/core pair per supplier within a country (loop over suppliers only).
+    # Countries start at different points of the permutation, so names rarely repeat across countries.
+    country_names = [COUNTRIES[c][0] for c in country]
+    seen: dict[str, int] = {}
+    names: list[str] = []
+    for c, cname in zip(country, country_names, strict=True):
+        rank = seen.get(cname, 0)
+        seen[cname] = rank + 1
+        combo = int(name_perm[(rank + int(c) * len(name_perm) // len(COUNTRIES)) % len(name_perm)])
+        pre, core = NAME_PREFIXES[combo // len(NAME_CORES)], NAME_CORES[combo % len(NAME_CORES)]
+        suffix = f" {rank // len(name_perm) + 1}" if rank >= len(name_perm) else ""
+        names.append(f"{pre} {core}{suffix} {LEGAL_FORMS[cname]}")
+
+    cat_names = [c[1] for c in CATEGORIES]
+    offered = [
+        "|".join(cat_names[c] for c in row[:k]) for row, k in zip(categories, n_categories, strict=True)
+    ]
+    frame = pd.DataFrame(
+        {
+            "supplier_id": _ids("S", np.arange(1, n + 1), 5),
+            "supplier_name": _table(names),
+            "supplier_country": _table(country_names),
+            "categories": _table(offered),
+            "base_logit": base_logit,
+            "country_logit": np.array([COUNTRIES[c][1] for c in country], dtype=float),
+            "trend_logit_per_year": trend,
+            "lines_per_year": size,
+            "capacity": capacity,
+            "prep_days": prep_days,
+            "disruption_rate_per_year": config.episodes_per_supplier_year * disruption_factor,
+            "default_incoterm": _table(INCOTERMS)[incoterm],
+        }
+    )
+    return _Suppliers(
+        country=country.astype(np.int16),
+        categories=categories.astype(np.int8),
+        n_categories=n_categories.astype(np.int8),
+        base_logit=base_logit.astype(np.float32),
+        trend=trend.astype(np.float32),
+        size=size,
+        capacity=capacity,
+        prep_days=prep_days.astype(np.float32),
+        disruption_factor=disruption_factor,
+        incoterm=incoterm.astype(np.int8),
+        frame=frame,
+    )
+
+
+def _make_calendar(config: SynthConfig) -> _Calendar:
+    n_days = config.n_days
+    n_ext = n_days + TAIL_DAYS
+    dates = pd.date_range(config.start_date, periods=n_ext, freq="D")
+    month = dates.month.to_numpy().astype(np.int8)
+    day = dates.day.to_numpy()
+    weekday = dates.dayofweek.to_numpy()
+
+    o_month, o_day = month[:n_days], day[:n_days]
+    weight = np.where(weekday[:n_days] < 5, 1.0, 0.15)
+    weight *= np.asarray(ORDER_MONTH_FACTOR)[o_month - 1]
+    # Buyers rush orders out before quarter ends and pause over the holidays.
+    days_in_month = dates.days_in_month.to_numpy()[:n_days]
+    quarter_end = (o_month % 3 == 0) & (o_day > days_in_month - 14)
+    weight *= np.where(quarter_end, 1.5, 1.0)
+    holiday = ((o_month == 12) & (o_day >= 24)) | ((o_month == 1) & (o_day == 1))
+    weight *= np.where(holiday, 0.3, 1.0)
+
+    years = dates.year.to_numpy()[:n_days]
+    period = (years - years[0]) * 12 + o_month - o_month[0]
+    starts = np.flatnonzero(np.r_[True, period[1:] != period[:-1]])
+    return _Calendar(
+        n_days=n_days,
+        n_ext=n_ext,
+        month=month,
+        period_first=starts,
+        period_weight=np.add.reduceat(weight, starts),
+        cum_weight=np.cumsum(weight),
+        mean_weight=float(weight.mean()),
+    )
+
+
+def _make_episodes(
+    config: SynthConfig, cal: _Calendar, sup: _Suppliers, rng: np.random.Generator
+) -> tuple[pd.DataFrame, Array]:
+    """Disruption episodes and a (supplier x day) flag of days inside one."""
+    lo, hi = -60, cal.n_days + 60
+    counts = rng.poisson(config.episodes_per_supplier_year * sup.disruption_factor * (hi - lo) / 365.25)
+    owner = np.repeat(np.arange(config.suppliers), counts)
+    start = rng.integers(lo, hi, size=len(owner))
+    end = start + rng.integers(30, 121, size=len(owner)) - 1  # inclusive
+    order = np.lexsort((start, owner))
+    owner, start, end = owner[order], start[order], end[order]
+
+    # Difference array along days, then a running sum: vectorised interval painting.
+    diff = np.zeros((config.suppliers, cal.n_ext + 1), dtype=np.int16)
+    np.add.at(diff, (owner, np.clip(start, 0, cal.n_ext)), 1)
+    np.add.at(diff, (owner, np.clip(end + 1, 0, cal.n_ext)), -1)
+    flag = np.cumsum(diff, axis=1, dtype=np.int16)[:, : cal.n_ext] > 0
+
+    frame = pd.DataFrame(
+        {
+            "supplier_id": sup.frame["supplier_id"].to_numpy()[owner],
+            "start_date": _days_to_datetime(config.start_date, start),
+            "end_date": _days_to_datetime(config.start_date, end),
+        }
+    )
+    return frame, flag
+
+
+def _pick(u: Array, probabilities: Array, rows: Array | None = None) -> Array:
+    """Categorical draws by inverse CDF from uniforms ``u``; ``rows`` selects a row of probabilities."""
+    cum = np.cumsum(probabilities, axis=-1)
+    cum = cum / cum[..., -1:]
+    if rows is None:
+        return np.searchsorted(cum, u, side="right").clip(0, cum.shape[-1] - 1)
+    edges = cum[rows][:, :-1].astype(np.float32)
+    return (u[:, None] >= edges).sum(axis=1).astype(np.int8)
+
+
+def _make_lines(
+    config: SynthConfig,
+    cal: _Calendar,
+    sup: _Suppliers,
+    disrupted_days: Array,
+    streams: dict[str, np.random.Generator],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Orders, lines, late logits and outcomes: the history and its truth, rows aligned."""
+    rng = streams["orders"]
+    n_sup, n_periods = config.suppliers, len(cal.period_first)
+    drift_day = (config.drift_start - config.start_date).days
+
+    # --- Purchase orders: Poisson counts per supplier-month, then a day within the month.
+    lines_per_po = 1.0 + LINES_PER_PO_EXTRA
+    surge = rng.gamma(SURGE_SHAPE, 1.0 / SURGE_SHAPE, size=(n_sup, n_periods))
+    rate = (sup.size / lines_per_po / 365.25)[:, None] * (cal.period_weight / cal.mean_weight)[None, :]
+    cell = np.repeat(np.arange(n_sup * n_periods, dtype=np.int64), rng.poisson(rate * surge).ravel())
+    po_sup, po_period = (cell // n_periods).astype(np.int32), (cell % n_periods).astype(np.int32)
+    del cell, surge, rate
+    first = cal.period_first[po_period]
+    before = np.r_[0.0, cal.cum_weight][first]  # intensity summed over the days before the month
+    target = before + rng.random(len(po_sup)) * cal.period_weight[po_period]
+    last = np.r_[cal.period_first[1:], cal.n_days][po_period] - 1
+    po_day = np.searchsorted(cal.cum_weight, target, side="right").clip(first, last).astype(np.int32)
+    del first, before, target, last, po_period
+    # Chronological PO numbers: sort by day, then supplier (stable, so ties stay deterministic).
+    order = np.lexsort((po_sup, po_day))
+    po_sup, po_day = po_sup[order], po_day[order]
+    n_po = len(po_sup)
+    del order
+
+    po_lines = (1 + np.minimum(rng.poisson(LINES_PER_PO_EXTRA, n_po), MAX_LINES_PER_PO - 1)).astype(np.int8)
+    po_dest = _pick(rng.random(n_po), np.array([d[1] for d in DESTINATIONS])).astype(np.int8)
+    po_urgent = rng.random(n_po) < URGENT_SHARE
+    po_drift = (po_day >= drift_day) if config.drift else np.zeros(n_po, dtype=bool)
+    distance, overland = _route_tables()
+    po_country = sup.country[po_sup]
+    overseas = ~overland[po_country, po_dest]
+    # Mode-mix rows indexed by 4 x drift + 2 x overseas + urgent; drift rows move towards Ocean.
+    mix = np.array([MODE_MIX[(o, g)] for _ in range(2) for o in (False, True) for g in (False, True)])
+    mix[4:] = (1 - DRIFT_OCEAN_MIX) * mix[4:] + DRIFT_OCEAN_MIX * np.eye(len(SHIP_MODES))[OCEAN]
+    po_mode = _pick(rng.random(n_po, dtype=np.float32), mix, 4 * po_drift + 2 * overseas + po_urgent)
+    keep_default = rng.random(n_po) < 0.85
+    po_incoterm = np.where(keep_default, sup.incoterm[po_sup], rng.integers(0, len(INCOTERMS), n_po))
+    prep = sup.prep_days[po_sup] * np.exp(0.25 * rng.standard_normal(n_po, dtype=np.float32))
+    transit = TRANSIT_MEDIAN[po_mode] * np.exp(TRANSIT_SIGMA[po_mode] * rng.standard_normal(n_po, np.float32))
+    po_lead = (prep + transit) * np.where(po_urgent, 0.7, 1.0).astype(np.float32)
+    po_lead *= np.where(po_drift, DRIFT_LEAD, 1.0).astype(np.float32)
+    po_usual = sup.prep_days[po_sup] + TRANSIT_MEDIAN[po_mode]
+    del prep, transit, keep_default, overseas, po_country
+
+    # Load: the supplier's lines ordered in the trailing 30 days (inclusive) vs its usual volume.
+    stride = np.int64(cal.n_days + 64)
+    key = po_sup.astype(np.int64) * stride + po_day
+    by_key = np.argsort(key, kind="stable")
+    sorted_key = key[by_key]
+    cum_lines = np.r_[0, np.cumsum(po_lines[by_key], dtype=np.int64)]
+    window = cum_lines[np.searchsorted(sorted_key, sorted_key, "right")]
+    window -= cum_lines[np.searchsorted(sorted_key, sorted_key - 29, "left")]
+    recent = np.empty(n_po, dtype=np.float32)
+    recent[by_key] = window
+    del key, by_key, sorted_key, cum_lines, window
+    usual_30 = (sup.size * 30.0 / 365.25 * sup.capacity).astype(np.float32)
+    po_overload = np.clip(recent / usual_30[po_sup] - 1.0, 0.0, 2.0)
+    del recent
+
+    # --- Lines: expand POs (rows are in PO order, line 1..k within a PO).
+    rng = streams["lines"]
+    line_po = np.repeat(np.arange(n_po, dtype=np.int32), po_lines)
+    n = len(line_po)
+    po_first = np.r_[0, np.cumsum(po_lines, dtype=np.int64)[:-1]]
+    line_no = (np.arange(n, dtype=np.int64) - po_first[line_po] + 1).astype(np.int8)
+    del po_first
+    s = po_sup[line_po]
+    country = sup.country[s]
+    day = po_day[line_po]
+    mode = po_mode[line_po]
+    urgent = po_urgent[line_po]
+    drift = po_drift[line_po]
+    dest = po_dest[line_po]
+
+    pick = rng.random(n, dtype=np.float32)
+    category = sup.categories[s, (pick * sup.n_categories[s]).astype(np.int8)]
+    n_items = max(20, 2 * n_sup)
+    cat_price = np.array([c[2] for c in CATEGORIES])[:, None]
+    cat_sigma = np.array([c[3] for c in CATEGORIES])[:, None]
+    item_price = cat_price * np.exp(cat_sigma * rng.standard_normal((len(CATEGORIES), n_items)))
+    # u**2 skews choices towards the first (popular) items of each catalogue.
+    popular = np.minimum(n_items * rng.random(n, np.float32) ** 2, n_items - 1).astype(np.int32)
+    item = category.astype(np.int32) * n_items + popular
+    qty_median = np.array([c[4] for c in CATEGORIES], dtype=np.float32)
+    quantity = qty_median[category] * np.exp(0.9 * rng.standard_normal(n, np.float32))
+    quantity = np.maximum(1.0, np.rint(quantity))
+    quantity = np.where(drift, np.rint(quantity * DRIFT_QUANTITY), quantity).astype(np.float64)
+    inflation = (1.03 ** (day / 365.25)).astype(np.float32)
+    noise = np.exp(0.02 * rng.standard_normal(n, np.float32))
+    price = np.maximum(0.01, np.round(item_price.ravel()[item] * inflation * noise, 2))
+    del inflation, noise, pick
+
+    backorder = np.where(rng.random(n, np.float32) < 0.3, rng.integers(1, 8, n, dtype=np.int8), 0)
+    lead_f = po_lead[line_po] + backorder
+    lead = np.maximum(1, np.rint(lead_f)).astype(np.int32)
+    promised = day + lead
+    del backorder
+    km = (distance[country, dest] * np.exp(0.05 * rng.standard_normal(n))).round(1)
+
+    # --- Late logit.
+    cat_logit = np.array([c[5] for c in CATEGORIES], dtype=np.float32)
+    country_logit = np.array([c[1] for c in COUNTRIES], dtype=np.float32)
+    month_logit = np.tile(np.asarray(LATE_MONTH_LOGIT, dtype=np.float32), (len(COUNTRIES), 1))
+    for i, c in enumerate(COUNTRIES):
+        if c[0] in ("China", "Vietnam"):
+            month_logit[i, 1] += LUNAR_NEW_YEAR_LOGIT
+    promised_ext = np.minimum(promised, cal.n_ext - 1)
+    in_episode = disrupted_days[s, promised_ext]
+    logit = sup.base_logit[s] + sup.trend[s] * ((day - cal.n_days / 2) / 365.25).astype(np.float32)
+    logit += country_logit[country] + cat_logit[category] + MODE_LOGIT[mode]
+    logit += np.float32(URGENT_LOGIT) * urgent
+    tightness = np.clip(np.log(lead / po_usual[line_po]), -1.5, 1.5).astype(np.float32)
+    logit += np.float32(TIGHTNESS_LOGIT) * tightness
+    logit += (DISTANCE_LOGIT_PER_10000KM * km / 10_000).astype(np.float32)
+    logit += np.float32(LOAD_LOGIT) * po_overload[line_po]
+    logit += month_logit[country, cal.month[promised_ext] - 1]
+    drift_country = [c[0] for c in COUNTRIES].index(DRIFT_COUNTRY)
+    logit += np.float32(DRIFT_COUNTRY_LOGIT) * (drift & (country == drift_country))
+    logit += np.float32(DISRUPTION_LOGIT) * in_episode
+    del tightness, promised_ext, lead_f
+    p_late = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
+    del logit
+
+    # --- Outcomes (own stream: identical draws whatever the parameters above).
+    rng = streams["outcomes"]
+    late = rng.random(n) < p_late
+    scale = DELAY_SCALE[mode] * np.where(in_episode, 4.0, 1.0).astype(np.float32)
+    delay = np.where(late, 1 + np.floor(rng.standard_gamma(1.5, n).astype(np.float32) * scale), 0)
+    delay = delay.astype(np.int32)
+    early = np.where(rng.random(n, np.float32) < 0.55, 0, 1 + np.floor(rng.exponential(1.5, n)))
+    early = np.minimum(np.minimum(early, 7), lead).astype(np.int32)
+    delivered = np.where(late, promised + delay, promised - early)
+    is_open = delivered > cal.n_days
+    del scale, early
+
+    short = rng.random(n, np.float32) < np.where(in_episode, 0.20, 0.03)
+    short &= quantity >= 2
+    fraction = rng.uniform(0.70, 0.99, n)
+    received = np.where(short, np.minimum(quantity - 1, np.floor(quantity * fraction)), quantity)
+    reject = rng.random(n, np.float32) < 0.04
+    share = rng.uniform(0.01, 0.15, n)
+    rejected = np.minimum(received, np.maximum(1, np.rint(received * share)))
+    rejected = np.where(reject & (received > 0), rejected, 0)
+    differs = rng.random(n, np.float32) < 0.08
+    ratio = 1.0 + rng.normal(0.01, 0.03, n)
+    invoice = np.where(differs, np.maximum(0.01, np.round(price * ratio, 2)), price)
+    del short, fraction, reject, share, differs, ratio
+    received[is_open] = np.nan
+    rejected = rejected.astype(np.float64)
+    rejected[is_open] = np.nan
+    invoice[is_open] = np.nan
+
+    # --- Assemble: object string columns index small tables, so strings are shared, not copied.
+    start = config.start_date
+    supplier_id = sup.frame["supplier_id"].to_numpy()[s]
+    po_id = _ids("PO", np.arange(1, n_po + 1), 7)[line_po]
+    line_id = _table([str(k) for k in range(1, MAX_LINES_PER_PO + 1)])[line_no - 1]
+    cat_codes = [c[0] for c in CATEGORIES]
+    item_ids = np.concatenate([_ids(f"{code}-", np.arange(1, n_items + 1), 5) for code in cat_codes])
+    columns: dict[str, Array] = {
+        "po_id": po_id,
+        "line_id": line_id,
+        "supplier_id": supplier_id,
+        "supplier_name": sup.frame["supplier_name"].to_numpy()[s],
+        "supplier_country": _table([c[0] for c in COUNTRIES])[country],
+        "category": _table([c[1] for c in CATEGORIES])[category],
+        "item_id": item_ids[item],
+        "order_date": _days_to_datetime(start, day),
+        "promised_date": _days_to_datetime(start, promised),
+        "delivered_date": _days_to_datetime(start, delivered, is_open),
+        "quantity_ordered": quantity,
+        "quantity_received": received,
+        "quantity_rejected": rejected,
+        "unit_price": price.astype(np.float64),
+        "invoice_unit_price": invoice.astype(np.float64),
+        "currency": _table(["USD"])[np.zeros(n, dtype=np.int8)],
+        "ship_mode": _table(SHIP_MODES)[mode],
+        "incoterm": _table(INCOTERMS)[po_incoterm[line_po]],
+        "destination": _table([d[0] for d in DESTINATIONS])[dest],
+        "extra_priority": _table(PRIORITIES)[urgent.astype(np.int8)],
+        "extra_distance_km": km.astype(np.float64),
+    }
+    if tuple(columns)[: len(CANONICAL_FIELDS)] != CANONICAL_FIELDS:  # guards edits of the dict above
+        raise RuntimeError("synthetic columns are out of canonical order")
+    history = _frame(columns)
+    del columns
+    truth = _frame(
+        {
+            # Copies of the pointer arrays, so editing one frame in place never edits the other.
+            "po_id": po_id.copy(),
+            "line_id": line_id.copy(),
+            "supplier_id": supplier_id.copy(),
+            "p_late_true": p_late,
+            "late_true": late,
+            "delay_days_true": delay.astype(np.int64),
+            "in_disruption": in_episode,
+        }
+    )
+    return history, truth
+
+
+def _frame(columns: dict[str, Array]) -> pd.DataFrame:
+    """Wrap ``columns`` in a frame without copying them (``copy=False`` also skips consolidation)."""
+    return pd.DataFrame(columns, copy=False)

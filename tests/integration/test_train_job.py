@@ -75,7 +75,9 @@ def test_training_is_reproducible(trained: tuple[Settings, TrainReport]) -> None
     assert int(again.version) == int(report.version) + 1
 
 
-def test_manual_promotion_then_predict_open_lines(trained: tuple[Settings, TrainReport], tmp_path: Path) -> None:
+def test_manual_promotion_then_predict_open_lines(
+    trained: tuple[Settings, TrainReport], tmp_path: Path
+) -> None:
     settings, report = trained
     client = connect(settings)
     promote(client, OTD_MODEL_NAME, report.version, "test", who="tester")

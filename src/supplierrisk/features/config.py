@@ -9,9 +9,9 @@ from dataclasses import dataclass
 class FeatureConfig:
     """What the point-in-time features look at; YAML training configs fill it."""
 
-    windows_days: tuple[int, ...] = (90, 180, 365)
+    windows_days: tuple[int, ...] = (30, 90, 180, 365)
     long_window_days: int = 365
-    decay_half_life_days: float = 90.0
+    decay_half_lives_days: tuple[float, ...] = (21.0, 90.0)
     severe_delay_days: int = 14
     on_time_tolerance_days: int = 0
     in_full_tolerance: float = 0.0

@@ -221,8 +221,10 @@ class HistoryIndex:
                 feats[f"sup_delay_mean_days_{window}d"] = (dlv[:, 1] + strength * prior_delay) / (
                     dlv[:, 0] + strength
                 )
-            decayed = self.outcome.decayed_sum(sup, t, cfg.decay_half_life_days)
-            feats["sup_late_rate_decayed"] = _rate(decayed[:, 1], decayed[:, 0], prior, strength)
+            for half_life in cfg.decay_half_lives_days:
+                decayed = self.outcome.decayed_sum(sup, t, half_life)
+                rate = _rate(decayed[:, 1], decayed[:, 0], prior, strength)
+                feats[f"sup_late_rate_decayed_{half_life:g}d"] = rate
             short = min(cfg.windows_days)
             long_out = self.outcome.window_sum(sup, t, cfg.long_window_days)
             long_rate = _rate(long_out[:, 1], long_out[:, 0], prior, strength)

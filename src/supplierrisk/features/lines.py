@@ -59,6 +59,9 @@ def build_line_features(
     usual_lead = np.where(np.isnan(lane_lead), feats["sup_lead_time_mean_days_365d"].to_numpy(), lane_lead)
     with np.errstate(invalid="ignore", divide="ignore"):
         feats["promised_vs_usual_lead_time_ratio"] = (promised_lead + 1.0) / (usual_lead + 1.0)
+        feats["promised_vs_usual_promise_ratio"] = (promised_lead + 1.0) / (
+            usual["promised_lead_mean"].to_numpy() + 1.0
+        )
         quantity = lines["quantity_ordered"].to_numpy(dtype=float)
         value = quantity * lines["unit_price"].to_numpy(dtype=float)
         feats["log_quantity_vs_usual"] = np.log1p(np.clip(quantity, 0, None)) - usual["log_quantity_mean"]

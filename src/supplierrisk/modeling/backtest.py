@@ -168,6 +168,13 @@ def run_backtest(
                 }
             )
         predictions.append(
-            pd.DataFrame({"fold": fold.number, "label": test.label.astype(int), "p": scored["model"]})
+            pd.DataFrame(
+                {
+                    "fold": fold.number,
+                    "row": test.features.index.to_numpy(),
+                    "label": test.label.astype(int),
+                    "p": scored["model"],
+                }
+            )
         )
     return BacktestResult(pd.DataFrame(rows), pd.concat(predictions, ignore_index=True))

@@ -18,9 +18,9 @@ class _Strict(BaseModel):
 class FeatureSection(_Strict):
     """Point-in-time feature settings (tolerances come from the environment settings)."""
 
-    windows_days: list[int] = Field(default_factory=lambda: [90, 180, 365])
+    windows_days: list[int] = Field(default_factory=lambda: [30, 90, 180, 365])
     long_window_days: int = 365
-    decay_half_life_days: float = 90.0
+    decay_half_lives_days: list[float] = Field(default_factory=lambda: [21.0, 90.0])
     severe_delay_days: int = 14
     prior_strength_lines: float = 10.0
     load_window_days: int = 30
@@ -97,7 +97,7 @@ class TrainConfig(_Strict):
         return FeatureConfig(
             windows_days=tuple(f.windows_days),
             long_window_days=f.long_window_days,
-            decay_half_life_days=f.decay_half_life_days,
+            decay_half_lives_days=tuple(f.decay_half_lives_days),
             severe_delay_days=f.severe_delay_days,
             on_time_tolerance_days=on_time_tolerance_days,
             in_full_tolerance=in_full_tolerance,
