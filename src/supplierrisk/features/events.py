@@ -29,24 +29,31 @@ def day_numbers(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
 class EventIndex:
     """Events per group with value columns, answering sums before a query day."""
 
-    def __init__(self, group: np.ndarray, day: np.ndarray, values: np.ndarray) -> None:
+    def __init__(
+        self, group: np.ndarray, day: np.ndarray, values: np.ndarray, keep_values: bool = False
+    ) -> None:
         keep = (day != NO_DAY) & (group >= 0)
         group, day = group[keep].astype(np.int64), day[keep].astype(np.int64)
         values = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
         order = np.lexsort((day, group))
         self.group = group[order]
         self.day = day[order]
-        self.values = values[order]
         self.key = self.group * _GROUP_SHIFT + self.day
+        sorted_values = values[order]
+        self._width = int(sorted_values.shape[1])
         # Cumulative sums restart at each group so large groups never swamp small ones.
-        frame = pd.DataFrame(self.values)
-        within = frame.groupby(self.group, sort=False).cumsum().to_numpy()
-        self._cumsum = np.vstack([np.zeros((1, self.values.shape[1])), within])
+        self._cumsum = self._group_cumsum(sorted_values)
+        # Raw values are kept only where decayed sums need them (memory at scale).
+        self.values = sorted_values if keep_values else None
+
+    def _group_cumsum(self, values: np.ndarray) -> np.ndarray:
+        within = pd.DataFrame(values).groupby(self.group, sort=False).cumsum().to_numpy()
+        return np.vstack([np.zeros((1, values.shape[1])), within])
 
     @property
     def width(self) -> int:
         """Number of value columns."""
-        return int(self.values.shape[1])
+        return self._width
 
     def _positions(self, q_group: np.ndarray, q_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q_group = q_group.astype(np.int64)
@@ -84,12 +91,12 @@ class EventIndex:
 
     def decayed_sum(self, q_group: np.ndarray, q_day: np.ndarray, half_life_days: float) -> np.ndarray:
         """Per query, sums of events before ``q_day`` weighted by 2^(-age / half-life)."""
+        if self.values is None:
+            raise ValueError("build the EventIndex with keep_values=True to ask for decayed sums")
         rate = np.log(2.0) / half_life_days
         origin = float(self.day.min()) if len(self.day) else 0.0
         weights = np.exp((self.day - origin) * rate)[:, None]
-        frame = pd.DataFrame(self.values * weights)
-        within = frame.groupby(self.group, sort=False).cumsum().to_numpy()
-        cumsum = np.vstack([np.zeros((1, self.width)), within])
+        cumsum = self._group_cumsum(self.values * weights)
         start, end = self._positions(q_group, q_day)
         sums = cumsum[end]
         sums[(end <= start) | (q_group < 0)] = 0.0

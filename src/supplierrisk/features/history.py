@@ -43,22 +43,33 @@ def known_history(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 class GroupCoder:
-    """Integer codes for group keys seen in history; unseen or missing keys get -1."""
+    """Integer codes for group keys seen in history; unseen or missing keys get -1.
+
+    Multi-column keys are combined arithmetically from per-column codes, so no
+    string tuples are built (this matters at ten million lines).
+    """
 
     def __init__(self, keys: pd.DataFrame) -> None:
         self.columns = list(keys.columns)
-        valid = keys.notna().all(axis=1)
-        self.uniques = pd.MultiIndex.from_frame(keys.loc[valid].astype(str)).unique()
+        self.levels = [pd.Index(pd.unique(keys[c].dropna().to_numpy())) for c in self.columns]
+        combined = self._combine(keys)
+        self.uniques = pd.Index(pd.unique(combined[combined >= 0]))
+
+    def _combine(self, keys: pd.DataFrame) -> np.ndarray:
+        combined = np.zeros(len(keys), dtype=np.int64)
+        valid = np.ones(len(keys), dtype=bool)
+        for column, level in zip(self.columns, self.levels, strict=True):
+            codes = np.asarray(level.get_indexer(keys[column].to_numpy()), dtype=np.int64)
+            valid &= codes >= 0
+            combined = combined * (len(level) + 1) + codes
+        combined[~valid] = -1
+        return combined
 
     def codes(self, keys: pd.DataFrame) -> np.ndarray:
         """Codes for ``keys`` (same columns as at construction)."""
-        keys = keys[self.columns]
-        valid = keys.notna().all(axis=1).to_numpy()
-        if len(keys) == 0:
-            return np.zeros(0, dtype=np.int64)
-        found = self.uniques.get_indexer(pd.MultiIndex.from_frame(keys.astype(str)))
-        found = np.asarray(found, dtype=np.int64)
-        found[~valid] = -1
+        combined = self._combine(keys[self.columns])
+        found = np.asarray(self.uniques.get_indexer(combined), dtype=np.int64)
+        found[combined < 0] = -1
         return found
 
 
@@ -150,7 +161,7 @@ class HistoryIndex:
         otif_n = out.has_quantities.astype(float)
         otif_hit = (out.in_full & out.has_quantities).astype(float)
         outcome_values = np.column_stack([ones, out.late.astype(float), otif_n, otif_hit])
-        self.outcome = EventIndex(sup, out.known_day, outcome_values)
+        self.outcome = EventIndex(sup, out.known_day, outcome_values, keep_values=True)
         self.severe = EventIndex(np.where(out.severe, sup, -1), out.severe_day, ones)
         self.late = EventIndex(np.where(out.late, sup, -1), out.known_day, ones)
         delivered_days = np.where(out.delivered, out.delivered_day, NO_DAY)
@@ -254,7 +265,10 @@ class HistoryIndex:
                 / (cfg.long_window_days)
             )
             feats[f"sup_orders_{cfg.load_window_days}d_vs_usual"] = (recent + 1.0) / (usual + 1.0)
-        return pd.DataFrame(feats, index=queries.index)
+        # float32 halves the memory of feature frames; counts stay exact below 2**24.
+        return pd.DataFrame(
+            {k: np.asarray(v, dtype=np.float32) for k, v in feats.items()}, index=queries.index
+        )
 
     def usual_order(self, queries: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
         """The supplier's usual order over the long window: count, promised lead, log value and quantity."""

@@ -71,6 +71,8 @@ def build_line_features(
     feats["days_to_quarter_end"] = _days_to_quarter_end(lines["promised_date"])
     for column in numeric_extras:
         feats[column] = pd.to_numeric(lines[column], errors="coerce") if column in lines else np.nan
+    numeric = [c for c in feats.columns if feats[c].dtype != np.float32]
+    feats[numeric] = feats[numeric].astype(np.float32)
     for column in categorical:
         feats[column] = lines[column].astype(object) if column in lines else None
     return feats

@@ -185,8 +185,12 @@ def fit_otd(
     config: TrainConfig,
     feature_set: FeatureSet,
     feature_config: FeatureConfig,
+    with_delay: bool = True,
 ) -> OtdModel:
-    """Fit classifier (early stopping on a later window), calibration (latest window) and delay model."""
+    """Fit classifier (early stopping on a later window), calibration (latest window) and delay model.
+
+    Backtest folds skip the delay model (``with_delay=False``): only probabilities are scored there.
+    """
     fit_part, stop_part, cal_part = train.split(
         (config.split.fit, config.split.early_stopping, config.split.calibration)
     )
@@ -206,7 +210,10 @@ def fit_otd(
         & train.aux["delay_days"].notna().to_numpy()
         & (train.aux["delivered_date"] <= cutoff).to_numpy()
     )
-    delay = DelayQuantiles(tuple(config.delay_levels)).fit(
+    delay = DelayQuantiles(tuple(config.delay_levels))
+    if not with_delay:
+        delivered_late[:] = False
+    delay.fit(
         train.features.loc[delivered_late],
         train.aux["delay_days"].to_numpy()[delivered_late],
         classifier.categories_,
@@ -278,7 +285,7 @@ def backtest_otd(
     """The OTD model and its baselines on the given folds."""
 
     def fit(train: Examples, cutoff: pd.Timestamp) -> object:
-        model = fit_otd(train, cutoff, config, feature_set, feature_config)
+        model = fit_otd(train, cutoff, config, feature_set, feature_config, with_delay=False)
         return model.predict_proba
 
     return run_backtest(examples, folds, fit, otd_baselines(feature_set, config.seed))  # type: ignore[arg-type]

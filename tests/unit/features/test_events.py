@@ -42,7 +42,7 @@ def test_decayed_sum_matches_definition() -> None:
     groups = np.array([0, 0, 0, 1])
     days = np.array([100, 190, 200, 150])
     values = np.array([[1.0], [2.0], [4.0], [8.0]])
-    index = EventIndex(groups, days, values)
+    index = EventIndex(groups, days, values, keep_values=True)
     got = index.decayed_sum(np.array([0, 1, 2]), np.array([200, 250, 250]), half_life_days=10)
     expected0 = 1 * 2 ** (-100 / 10) + 2 * 2 ** (-10 / 10)
     np.testing.assert_allclose(got[:, 0], [expected0, 8 * 2 ** (-100 / 10), 0.0])
