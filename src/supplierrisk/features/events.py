@@ -48,7 +48,7 @@ class EventIndex:
 
     def _group_cumsum(self, values: np.ndarray) -> np.ndarray:
         within = pd.DataFrame(values).groupby(self.group, sort=False).cumsum().to_numpy()
-        return np.vstack([np.zeros((1, values.shape[1])), within])
+        return np.asfortranarray(np.vstack([np.zeros((1, values.shape[1])), within]))
 
     @property
     def width(self) -> int:
@@ -61,24 +61,50 @@ class EventIndex:
         end = np.searchsorted(self.key, q_group * _GROUP_SHIFT + q_day.astype(np.int64), side="left")
         return start, end
 
-    def _upto(self, position: np.ndarray, start: np.ndarray) -> np.ndarray:
-        sums = self._cumsum[position]
+    def _upto(self, position: np.ndarray, start: np.ndarray, columns: list[int] | None) -> np.ndarray:
+        wanted = range(self._width) if columns is None else columns
+        # One column at a time: 1-D gathers from column-major sums are far cheaper than row gathers.
+        sums = np.empty((len(position), len(wanted)), order="F")
+        for i, c in enumerate(wanted):
+            np.take(self._cumsum[:, c], position, out=sums[:, i])
         sums[position <= start] = 0.0
         return sums
 
-    def sum_before(self, q_group: np.ndarray, q_day: np.ndarray) -> np.ndarray:
+    def sum_before(
+        self, q_group: np.ndarray, q_day: np.ndarray, columns: list[int] | None = None
+    ) -> np.ndarray:
         """Per query, the sums over all of its group's events on days before ``q_day``."""
         start, end = self._positions(q_group, q_day)
-        out = self._upto(end, start)
+        out = self._upto(end, start, columns)
         out[q_group < 0] = 0.0
         return out
 
-    def window_sum(self, q_group: np.ndarray, q_day: np.ndarray, window_days: int) -> np.ndarray:
+    def window_sum(
+        self, q_group: np.ndarray, q_day: np.ndarray, window_days: int, columns: list[int] | None = None
+    ) -> np.ndarray:
         """Per query, the sums over its group's events on days in ``[q_day - window, q_day)``."""
         start, end = self._positions(q_group, q_day)
         _, begin = self._positions(q_group, q_day - window_days)
-        out = self._upto(end, start) - self._upto(begin, start)
+        out = self._upto(end, start, columns) - self._upto(begin, start, columns)
         out[q_group < 0] = 0.0
+        return out
+
+    def window_sums(
+        self,
+        q_group: np.ndarray,
+        q_day: np.ndarray,
+        windows: tuple[int, ...],
+        columns: list[int] | None = None,
+    ) -> dict[int, np.ndarray]:
+        """``window_sum`` for several windows, sharing the searches they have in common."""
+        start, end = self._positions(q_group, q_day)
+        upto_end = self._upto(end, start, columns)
+        out: dict[int, np.ndarray] = {}
+        for window in windows:
+            _, begin = self._positions(q_group, q_day - window)
+            sums = upto_end - self._upto(begin, start, columns)
+            sums[q_group < 0] = 0.0
+            out[window] = sums
         return out
 
     def last_day_before(self, q_group: np.ndarray, q_day: np.ndarray) -> np.ndarray:
@@ -98,6 +124,6 @@ class EventIndex:
         weights = np.exp((self.day - origin) * rate)[:, None]
         cumsum = self._group_cumsum(self.values * weights)
         start, end = self._positions(q_group, q_day)
-        sums = cumsum[end]
+        sums = np.column_stack([cumsum[:, c][end] for c in range(self._width)])
         sums[(end <= start) | (q_group < 0)] = 0.0
         return sums * np.exp(-(q_day.astype(float) - origin) * rate)[:, None]

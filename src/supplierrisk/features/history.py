@@ -217,18 +217,21 @@ class HistoryIndex:
             feats[f"{name}_late_rate_365d"] = rate
             if name == "category":
                 prior = rate
-        delivered_long = self.delivered.window_sum(sup, t, cfg.long_window_days)
+        delivered_long = self.delivered.window_sum(sup, t, cfg.long_window_days, columns=[0, 1, 2, 3])
         with np.errstate(invalid="ignore", divide="ignore"):
             # Mean delay shrinks toward the supplier's own long-run mean (zero without deliveries).
             prior_delay = np.where(delivered_long[:, 0] > 0, delivered_long[:, 1] / delivered_long[:, 0], 0.0)
+            outcome = self.outcome.window_sums(sup, t, cfg.windows_days)
+            severe = self.severe.window_sums(sup, t, cfg.windows_days)
+            delivered = self.delivered.window_sums(sup, t, cfg.windows_days, columns=[0, 1])
             for window in cfg.windows_days:
-                out = self.outcome.window_sum(sup, t, window)
+                out = outcome[window]
                 feats[f"sup_known_lines_{window}d"] = out[:, 0]
                 feats[f"sup_late_rate_{window}d"] = _rate(out[:, 1], out[:, 0], prior, strength)
                 if self.has_otif:
                     feats[f"sup_otif_rate_{window}d"] = _rate(out[:, 3], out[:, 2], 1.0 - prior, strength)
-                feats[f"sup_severe_lines_{window}d"] = self.severe.window_sum(sup, t, window)[:, 0]
-                dlv = self.delivered.window_sum(sup, t, window)
+                feats[f"sup_severe_lines_{window}d"] = severe[window][:, 0]
+                dlv = delivered[window]
                 feats[f"sup_delay_mean_days_{window}d"] = (dlv[:, 1] + strength * prior_delay) / (
                     dlv[:, 0] + strength
                 )
@@ -249,16 +252,16 @@ class HistoryIndex:
             var_lead = np.where(count > 1, delivered_long[:, 3] / count - mean_lead**2, np.nan)
             feats["sup_lead_time_mean_days_365d"] = mean_lead
             feats["sup_lead_time_std_days_365d"] = np.sqrt(np.clip(var_lead, 0.0, None))
-            ordered_all = self.ordered.sum_before(sup, t)
-            delivered_all = self.delivered.sum_before(sup, t)
+            ordered_all = self.ordered.sum_before(sup, t, columns=[0, 4])
+            delivered_all = self.delivered.sum_before(sup, t, columns=[0, 4])
             feats["sup_open_lines"] = ordered_all[:, 0] - delivered_all[:, 0]
             # Differences of float sums can land a hair below zero.
             overdue = np.clip(self.due.sum_before(sup, t) - self.due_resolved.sum_before(sup, t), 0.0, None)
             feats["sup_overdue_lines"] = overdue[:, 0]
             if self.has_value:
-                feats["sup_open_value"] = np.clip(ordered_all[:, 4] - delivered_all[:, 4], 0.0, None)
+                feats["sup_open_value"] = np.clip(ordered_all[:, 1] - delivered_all[:, 1], 0.0, None)
                 feats["sup_overdue_value"] = overdue[:, 1]
-            recent = self.ordered.window_sum(sup, t, cfg.load_window_days)[:, 0]
+            recent = self.ordered.window_sum(sup, t, cfg.load_window_days, columns=[0])[:, 0]
             usual = (
                 self.ordered.window_sum(sup, t, cfg.long_window_days)[:, 0]
                 * cfg.load_window_days
@@ -274,7 +277,7 @@ class HistoryIndex:
         """The supplier's usual order over the long window: count, promised lead, log value and quantity."""
         t = day_numbers(as_of)
         sup = self.supplier.codes(queries[["supplier_id"]])
-        sums = self.ordered.window_sum(sup, t, self.config.long_window_days)
+        sums = self.ordered.window_sum(sup, t, self.config.long_window_days, columns=[0, 1, 2, 3])
         with np.errstate(invalid="ignore", divide="ignore"):
             count = sums[:, 0]
             return pd.DataFrame(

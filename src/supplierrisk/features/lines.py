@@ -11,6 +11,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from supplierrisk.features.events import day_numbers
 from supplierrisk.features.history import HistoryIndex
 from supplierrisk.schema import EXTRA_PREFIX
 
@@ -33,8 +34,14 @@ def feature_schema(history: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def _days_to_quarter_end(dates: pd.Series) -> np.ndarray:
-    quarter_end = dates + pd.offsets.QuarterEnd(0)
-    return (quarter_end - dates).dt.days.to_numpy(dtype=float)
+    """Days from each date to the last day of its quarter (vectorised month arithmetic)."""
+    days = dates.to_numpy(dtype="datetime64[D]")
+    months = days.astype("datetime64[M]").astype(np.int64)
+    next_quarter = ((months // 3) + 1) * 3
+    quarter_end = next_quarter.astype("datetime64[M]").astype("datetime64[D]") - np.timedelta64(1, "D")
+    out = (quarter_end - days).astype(np.int64).astype(float)
+    out[np.isnat(days)] = np.nan
+    return out
 
 
 def build_line_features(
@@ -51,6 +58,24 @@ def build_line_features(
     """
     as_of = pd.to_datetime(as_of).astype("datetime64[ns]")
     as_of.index = lines.index
+    # Work in (supplier, as-of) order: binary searches and gathers then walk memory in order,
+    # several times faster at millions of rows. The result is put back in the caller's order.
+    order = np.lexsort((day_numbers(as_of), index.supplier.codes(lines[["supplier_id"]])))
+    if not np.all(order[1:] > order[:-1]):
+        restore = np.empty_like(order)
+        restore[order] = np.arange(len(order))
+        ordered = _build(index, lines.iloc[order], as_of.iloc[order], categorical, numeric_extras)
+        return ordered.iloc[restore]
+    return _build(index, lines, as_of, categorical, numeric_extras)
+
+
+def _build(
+    index: HistoryIndex,
+    lines: pd.DataFrame,
+    as_of: pd.Series,
+    categorical: list[str],
+    numeric_extras: list[str],
+) -> pd.DataFrame:
     feats = index.supplier_features(lines, as_of)
     usual = index.usual_order(lines, as_of)
     promised_lead = (lines["promised_date"] - lines["order_date"]).dt.days.to_numpy(dtype=float)
