@@ -51,7 +51,9 @@ def bench_training(lines: int) -> None:
     config = TrainConfig()
     feature_config = config.feature_config(0, 0.0)
     start = time.perf_counter()
-    examples, feature_set = build_otd_examples(history, export, feature_config)
+    examples, feature_set = build_otd_examples(
+        history, export, feature_config, tuple(config.excluded_features)
+    )
     t_features = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp))

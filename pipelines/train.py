@@ -85,7 +85,9 @@ def _champion_means(
         feature_config = champion_config.feature_config(
             settings.on_time_tolerance_days, settings.in_full_tolerance
         )
-        examples, feature_set = build_otd_examples(history, as_of, feature_config)
+        examples, feature_set = build_otd_examples(
+            history, as_of, feature_config, tuple(champion_config.excluded_features)
+        )
         rerun = backtest_otd(examples, training.folds, champion_config, feature_set, feature_config).mean()
         return {"roc_auc": float(rerun.loc["model", "roc_auc"]), "brier": float(rerun.loc["model", "brier"])}
     metrics = run_metrics(client, champion.run_id)

@@ -13,6 +13,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -80,10 +81,10 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
             fit_kwargs["eval_y"] = (np.asarray(eval_set[1]),)
             fit_kwargs["eval_metric"] = "auc"
             if self.offset_feature is not None:
-                fit_kwargs["eval_init_score"] = [self._offset(eval_set[0])]
+                fit_kwargs["eval_init_score"] = [self.offset_log_odds(eval_set[0])]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         if self.offset_feature is not None:
-            fit_kwargs["init_score"] = self._offset(X)
+            fit_kwargs["init_score"] = self.offset_log_odds(X)
         self.model_.fit(self._prepare(X), np.asarray(y), callbacks=callbacks, **fit_kwargs)
         self.classes_ = self.model_.classes_
         self.best_iteration_ = int(self.model_.best_iteration_ or params["n_estimators"])
@@ -92,18 +93,17 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         return cast_categoricals(X.reindex(columns=self.feature_names_), self.categories_)
 
-    def _offset(self, X: pd.DataFrame) -> np.ndarray:
+    def offset_log_odds(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of the offset feature: boosting starts from it and learns corrections."""
-        assert self.offset_feature is not None  # noqa: S101 - only called when set
+        if self.offset_feature is None:
+            return np.zeros(len(X))
         rate = np.clip(X[self.offset_feature].to_numpy(dtype=float), 1e-4, 1 - 1e-4)
         return np.log(rate / (1 - rate))
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of the positive class, offset included."""
         raw = np.asarray(self.model_.predict(self._prepare(X), raw_score=True), dtype=float)
-        if self.offset_feature is not None:
-            raw = raw + self._offset(X)
-        return raw
+        return raw + self.offset_log_odds(X)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Class probabilities (uncalibrated)."""
@@ -126,29 +126,70 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         return frame.sort_values("gain", ascending=False, ignore_index=True)
 
 
+class OffsetSlopeCalibration:
+    """Calibrate only how much the trees' correction to the offset counts.
+
+    ``p = sigmoid(o + a (s - o))`` with ``o`` the offset's log-odds (a point-in-time
+    trailing rate, which already follows drift in the base rate) and ``s`` the model's
+    log-odds; the single slope ``a`` in [0, 1.5] is fitted by log loss. Unlike sigmoid
+    or isotonic calibration it does not re-learn the base rate from an older window.
+    """
+
+    def __init__(self, model: CategoricalLgbm) -> None:
+        self.model = model
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> OffsetSlopeCalibration:
+        """Fit the slope on the calibration window."""
+        offset = self.model.offset_log_odds(X)
+        correction = self.model.decision_function(X) - offset
+        target = np.asarray(y, dtype=float)
+
+        def loss(slope: float) -> float:
+            z = offset + slope * correction
+            return float(np.mean(np.logaddexp(0.0, z) - target * z))
+
+        self.slope_ = float(minimize_scalar(loss, bounds=(0.0, 1.5), method="bounded").x)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated class probabilities."""
+        offset = self.model.offset_log_odds(X)
+        z = offset + self.slope_ * (self.model.decision_function(X) - offset)
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.column_stack([1 - p, p])
+
+
+def _calibrator(model: CategoricalLgbm, method: str) -> Any:
+    if method == "offset_slope":
+        return OffsetSlopeCalibration(model)
+    return CalibratedClassifierCV(FrozenEstimator(model), method=method)
+
+
 def calibrate(
     model: CategoricalLgbm, X_cal: pd.DataFrame, y_cal: np.ndarray, methods: tuple[str, ...]
-) -> tuple[CalibratedClassifierCV, str, dict[str, float]]:
+) -> tuple[Any, str, dict[str, float]]:
     """Choose the calibration method on the calibration window, then fit it on the whole window.
 
-    Each method is fitted on the earlier half of the window (rows must be in time
-    order) and scored by log loss on the later half, so the choice is itself out of time.
+    Methods: ``isotonic`` and ``sigmoid`` (``CalibratedClassifierCV`` over a
+    ``FrozenEstimator``) and ``offset_slope`` (models with an offset only). Each is
+    fitted on the earlier half of the window (rows in time order) and scored by log
+    loss on the later half, so the choice is itself out of time.
     """
+    if model.offset_feature is None:
+        methods = tuple(m for m in methods if m != "offset_slope") or ("sigmoid",)
     y_cal = np.asarray(y_cal)
     half = len(y_cal) // 2
     scores: dict[str, float] = {}
     if len(methods) > 1 and len(np.unique(y_cal[:half])) == 2 and len(np.unique(y_cal[half:])) == 2:
         for method in methods:
-            trial = CalibratedClassifierCV(FrozenEstimator(model), method=method)
-            trial.fit(X_cal.iloc[:half], y_cal[:half])
+            trial = _calibrator(model, method).fit(X_cal.iloc[:half], y_cal[:half])
             scores[method] = float(
                 log_loss(y_cal[half:], trial.predict_proba(X_cal.iloc[half:])[:, 1], labels=[0, 1])
             )
         chosen = min(scores, key=lambda m: scores[m])
     else:
-        chosen = methods[-1]
-    final = CalibratedClassifierCV(FrozenEstimator(model), method=chosen)
-    final.fit(X_cal, y_cal)
+        chosen = methods[0]
+    final = _calibrator(model, chosen).fit(X_cal, y_cal)
     return final, chosen, scores
 
 

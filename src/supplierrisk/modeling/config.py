@@ -76,16 +76,24 @@ class TrainConfig(_Strict):
         default_factory=lambda: {
             "n_estimators": 1000,
             "learning_rate": 0.03,
-            "num_leaves": 31,
-            "min_child_samples": 40,
+            "num_leaves": 15,
+            "min_child_samples": 100,
             "subsample": 0.8,
             "subsample_freq": 1,
-            "colsample_bytree": 0.8,
+            "colsample_bytree": 0.7,
             "reg_lambda": 1.0,
+            "cat_smooth": 50,
+            "min_data_per_group": 50,
+            "cat_l2": 10,
+            "path_smooth": 10,
         }
     )
     early_stopping_rounds: int = 100
-    calibration_methods: list[Literal["isotonic", "sigmoid"]] = Field(default=["isotonic", "sigmoid"])
+    calibration_methods: list[Literal["offset_slope", "isotonic", "sigmoid"]] = Field(
+        default=["offset_slope"]
+    )
+    offset_feature: str | None = "sup_late_rate_365d"
+    excluded_features: list[str] = Field(default=["global_late_rate_365d"])
     delay_levels: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 0.75, 0.9])
     gate: GateSection = Field(default_factory=GateSection)
     bands: BandSection = Field(default_factory=BandSection)

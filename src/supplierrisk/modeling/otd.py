@@ -63,15 +63,19 @@ def risk_bands(p: np.ndarray, medium: float, high: float) -> np.ndarray:
 
 
 def build_otd_examples(
-    history: pd.DataFrame, as_of: pd.Timestamp, feature_config: FeatureConfig
+    history: pd.DataFrame, as_of: pd.Timestamp, feature_config: FeatureConfig, excluded: tuple[str, ...] = ()
 ) -> tuple[Examples, FeatureSet]:
-    """Lines with a known outcome at ``as_of``, with features as of their order dates."""
+    """Lines with a known outcome at ``as_of``, with features as of their order dates.
+
+    ``excluded`` features are computed (others may use them as priors) but not given to models.
+    """
     known = known_history(history, as_of)
     labels = late_labels(known, as_of, feature_config.on_time_tolerance_days)
     lines = known.loc[labels["label_known"].to_numpy()]
     categorical, numeric = feature_schema(known)
     index = HistoryIndex(known, feature_config)
     features = build_line_features(index, lines, lines["order_date"], categorical, numeric)
+    features = features.drop(columns=[c for c in excluded if c in features.columns])
     late = labels.loc[lines.index, "late"].to_numpy()
     due = lines["promised_date"] + pd.Timedelta(days=feature_config.on_time_tolerance_days)
     known_time = pd.Series(
@@ -201,6 +205,7 @@ def fit_otd(
         params=config.lightgbm,
         early_stopping_rounds=config.early_stopping_rounds,
         seed=config.seed,
+        offset_feature=config.offset_feature,
     ).fit(fit_part.features, fit_part.label, eval_set=(stop_part.features, stop_part.label))
     calibrator, method, _ = calibrate(
         classifier, cal_part.features, cal_part.label, tuple(config.calibration_methods)
@@ -296,7 +301,9 @@ def train_otd(
 ) -> OtdTraining:
     """Backtest, then fit the final model on everything known at ``as_of``."""
     as_of = pd.Timestamp(as_of).normalize()
-    examples, feature_set = build_otd_examples(history, as_of, feature_config)
+    examples, feature_set = build_otd_examples(
+        history, as_of, feature_config, tuple(config.excluded_features)
+    )
     if len(examples) == 0:
         raise ValueError(f"no line has a known outcome at {as_of.date()}: nothing to train on")
     gap = auto_gap_days(history) if config.backtest.gap_days == "auto" else int(config.backtest.gap_days)
