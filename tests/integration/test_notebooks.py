@@ -9,7 +9,7 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["1.0-explore-scms.ipynb"])
+@pytest.mark.parametrize("name", ["1.0-explore-scms.ipynb", "2.0-evaluate-otd.ipynb"])
 def test_notebook_executes(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPLIERRISK_HOME", str(tmp_path / "home"))
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)

@@ -55,12 +55,14 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         early_stopping_rounds: int = 100,
         seed: int = 0,
         offset_feature: str | None = None,
+        increasing: tuple[str, ...] = (),
     ) -> None:
         self.categorical = categorical
         self.params = params
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
         self.offset_feature = offset_feature
+        self.increasing = increasing
 
     def fit(
         self, X: pd.DataFrame, y: np.ndarray, eval_set: tuple[pd.DataFrame, np.ndarray] | None = None
@@ -73,6 +75,9 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         # which calibration corrects afterwards.
         params["metric"] = "auc"
         params.update({"random_state": self.seed, "deterministic": True, "force_row_wise": True})
+        if self.increasing:
+            # Monotone in these features: more known lateness never lowers the risk.
+            params["monotone_constraints"] = [1 if c in self.increasing else 0 for c in self.feature_names_]
         self.model_ = lgb.LGBMClassifier(**params)
         callbacks: list[Callable[..., Any]] = []
         fit_kwargs: dict[str, Any] = {}

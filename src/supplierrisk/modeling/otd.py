@@ -57,6 +57,11 @@ class FeatureSet:
     numeric_extras: list[str]
 
 
+def is_lateness_feature(name: str) -> bool:
+    """Supplier late-rate features (not the trend): the model is constrained to be increasing in them."""
+    return name.startswith("sup_late_rate_") and "trend" not in name
+
+
 def risk_bands(p: np.ndarray, medium: float, high: float) -> np.ndarray:
     """``low`` / ``medium`` / ``high`` at the configured probability thresholds."""
     return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
@@ -206,6 +211,7 @@ def fit_otd(
         early_stopping_rounds=config.early_stopping_rounds,
         seed=config.seed,
         offset_feature=config.offset_feature,
+        increasing=tuple(c for c in train.features.columns if is_lateness_feature(c)),
     ).fit(fit_part.features, fit_part.label, eval_set=(stop_part.features, stop_part.label))
     calibrator, method, _ = calibrate(
         classifier, cal_part.features, cal_part.label, tuple(config.calibration_methods)
