@@ -52,3 +52,17 @@ def test_unseen_supplier_and_category_get_prior_driven_predictions(trained) -> N
     p = float(scored["p_late"].iloc[0])
     assert 0.01 < p < 0.6
     assert scored["risk_band"].iloc[0] in {"low", "medium", "high"}
+
+
+def test_drivers_name_features_that_push_the_probability_up(trained) -> None:
+    model, history, as_of = trained
+    from supplierrisk.scoring import line_features
+
+    features = line_features(model, HistoryIndex(history, model.feature_config), history.tail(5), as_of)
+    drivers = model.drivers(features, top=3)
+    assert len(drivers) == 5
+    for row in drivers:
+        assert len(row) == 3
+        assert all(d["feature"] in model.feature_names for d in row)
+        contributions = [d["contribution"] for d in row]
+        assert contributions == sorted(contributions, reverse=True)

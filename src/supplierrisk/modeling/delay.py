@@ -79,12 +79,19 @@ def mixture_quantile(
     """The ``target`` quantile of delay days given P(late) and conditional quantiles (0 when on time wins)."""
     p = np.clip(np.asarray(p_late, dtype=float), 1e-9, 1.0)
     needed = (target - (1.0 - p)) / p
+    return np.where(needed > 0, interpolate_levels(conditional, levels, needed), 0.0)
+
+
+def interpolate_levels(
+    conditional: np.ndarray, levels: tuple[float, ...], wanted: np.ndarray | float
+) -> np.ndarray:
+    """Per row, the conditional quantile at level ``wanted``: linear between fitted levels, clamped."""
     grid = np.asarray(levels, dtype=float)
-    clipped = np.clip(needed, grid[0], grid[-1])
+    clipped = np.clip(
+        np.broadcast_to(np.asarray(wanted, dtype=float), (len(conditional),)), grid[0], grid[-1]
+    )
     upper = np.clip(np.searchsorted(grid, clipped, side="left"), 1, len(grid) - 1)
     lower = upper - 1
-    rows = np.arange(len(p))
-    span = grid[upper] - grid[lower]
-    weight = (clipped - grid[lower]) / span
-    values = conditional[rows, lower] * (1 - weight) + conditional[rows, upper] * weight
-    return np.where(needed > 0, values, 0.0)
+    rows = np.arange(len(conditional))
+    weight = (clipped - grid[lower]) / (grid[upper] - grid[lower])
+    return conditional[rows, lower] * (1 - weight) + conditional[rows, upper] * weight

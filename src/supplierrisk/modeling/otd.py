@@ -36,7 +36,7 @@ from supplierrisk.modeling.classifier import (
     logistic_baseline,
 )
 from supplierrisk.modeling.config import TrainConfig
-from supplierrisk.modeling.delay import DelayQuantiles, mixture_quantile
+from supplierrisk.modeling.delay import DelayQuantiles, interpolate_levels, mixture_quantile
 from supplierrisk.modeling.metrics import reliability_table
 
 OTD_OUTPUTS = (
@@ -150,8 +150,8 @@ class OtdModel:
                 "risk_band": risk_bands(p, *self.bands),
                 "delay_p50_days": mixture_quantile(p, conditional, levels, 0.5),
                 "delay_p90_days": mixture_quantile(p, conditional, levels, 0.9),
-                "delay_if_late_p50_days": _level(conditional, levels, 0.5),
-                "delay_if_late_p90_days": _level(conditional, levels, 0.9),
+                "delay_if_late_p50_days": interpolate_levels(conditional, levels, 0.5),
+                "delay_if_late_p90_days": interpolate_levels(conditional, levels, 0.9),
             },
             index=features.index,
         )
@@ -169,15 +169,6 @@ class OtdModel:
                 ]
             )
         return out
-
-
-def _level(conditional: np.ndarray, levels: tuple[float, ...], level: float) -> np.ndarray:
-    """Conditional quantile at one level, interpolated between the fitted levels."""
-    grid = np.asarray(levels, dtype=float)
-    clipped = float(np.clip(level, grid[0], grid[-1]))
-    upper = int(np.clip(np.searchsorted(grid, clipped), 1, len(grid) - 1))
-    weight = (clipped - grid[upper - 1]) / (grid[upper] - grid[upper - 1])
-    return conditional[:, upper - 1] * (1 - weight) + conditional[:, upper] * weight
 
 
 def _plain(value: object) -> object:
@@ -216,15 +207,14 @@ def fit_otd(
     calibrator, method, _ = calibrate(
         classifier, cal_part.features, cal_part.label, tuple(config.calibration_methods)
     )
+    # Delays of late lines delivered by the cut-off; none when the delay model is not wanted.
     delivered_late = (
-        train.label
+        with_delay
+        & train.label
         & train.aux["delay_days"].notna().to_numpy()
         & (train.aux["delivered_date"] <= cutoff).to_numpy()
     )
-    delay = DelayQuantiles(tuple(config.delay_levels))
-    if not with_delay:
-        delivered_late[:] = False
-    delay.fit(
+    delay = DelayQuantiles(tuple(config.delay_levels)).fit(
         train.features.loc[delivered_late],
         train.aux["delay_days"].to_numpy()[delivered_late],
         classifier.categories_,

@@ -27,3 +27,11 @@ def test_mixture_quantile_clamps_outside_fitted_levels() -> None:
     assert got[0] == pytest.approx(4.0 + 4.0 / 3.0)  # needed level 1/3: a third of the way from 4 to 8
     got = mixture_quantile(np.array([0.11]), CONDITIONAL, LEVELS, 0.9)
     assert got[0] == pytest.approx(2.0)  # needed .09 is below the lowest level: clamp
+
+
+def test_interpolate_levels_at_a_fixed_level() -> None:
+    from supplierrisk.modeling.delay import interpolate_levels
+
+    got = interpolate_levels(np.vstack([CONDITIONAL, CONDITIONAL * 2]), LEVELS, 0.625)
+    np.testing.assert_allclose(got, [12.0, 24.0])  # half-way between the .5 and .75 levels
+    np.testing.assert_allclose(interpolate_levels(CONDITIONAL, LEVELS, 0.99), [32.0])  # clamped
