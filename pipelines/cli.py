@@ -184,19 +184,29 @@ def demo(
     typer.echo(run_demo(Settings(), _as_of(as_of), top))
 
 
+def _train(kind: str, as_of: str | None, config: Path | None) -> None:
+    from pipelines.train import run_train
+
+    report = run_train(Settings(), kind, None if as_of is None else _as_of(as_of), config)
+    typer.echo(report.format_text())
+
+
+AsOfTrain = Annotated[str | None, typer.Option("--as-of", help="Train on what was known at this date.")]
+TrainConfigPath = Annotated[Path | None, typer.Option(help="Training YAML (defaults built in).")]
+
+
 @train_app.command("otd")
 @user_errors
-def train_otd(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Train on what was known at this date.")
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="Training YAML (defaults built in).")] = None,
-) -> None:
+def train_otd(as_of: AsOfTrain = None, config: TrainConfigPath = None) -> None:
     """Train the on-time-delivery model; it becomes challenger, and champion if it passes the gate."""
-    from pipelines.train import run_train_otd
+    _train("otd", as_of, config)
 
-    report = run_train_otd(Settings(), None if as_of is None else _as_of(as_of), config)
-    typer.echo(report.format_text())
+
+@train_app.command("disruption")
+@user_errors
+def train_disruption(as_of: AsOfTrain = None, config: TrainConfigPath = None) -> None:
+    """Train the disruption-risk model on monthly supplier snapshots; same gate as the OTD model."""
+    _train("disruption", as_of, config)
 
 
 @predict_app.command("otd")
@@ -215,6 +225,28 @@ def predict_otd(
         typer.echo(scored.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
+@predict_app.command("disruption")
+@user_errors
+def predict_disruption(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Score suppliers active at this date.")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Only suppliers that served this category in the last year.")
+    ] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="Only the N riskiest suppliers.")] = None,
+    out: Annotated[Path | None, typer.Option(help="CSV or Parquet (by suffix) to write.")] = None,
+) -> None:
+    """Disruption probability, 0-100 risk score, band and top 3 drivers per active supplier."""
+    from pipelines.predict import format_supplier_risk, run_predict_disruption
+
+    scored = run_predict_disruption(Settings(), _as_of(as_of), category, out, top)
+    if out is not None:
+        typer.echo(f"wrote {len(scored)} scored suppliers to {out}")
+    elif scored.empty:
+        typer.echo("no active supplier at this date")
+    else:
+        typer.echo(format_supplier_risk(scored))
+
+
 @app.command()
 @user_errors
 def models() -> None:
@@ -223,27 +255,46 @@ def models() -> None:
 
     table = list_versions(connect(Settings()), list(MODEL_NAMES.values()))
     if table.empty:
-        typer.echo("no registered models yet: run 'supplierrisk train otd'")
+        typer.echo(
+            "no registered models yet: run 'supplierrisk train otd' or 'supplierrisk train disruption'"
+        )
         return
     typer.echo(table.drop(columns=["run_id"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+PromoteVersion = Annotated[int, typer.Option(help="Registered version to make champion.")]
+PromoteReason = Annotated[str, typer.Option(help="Why (recorded on the version).")]
+PromoteWho = Annotated[str | None, typer.Option(help="Who (default: the current user).")]
+
+
+def _promote(kind: str, version: int, reason: str, who: str | None) -> None:
+    from supplierrisk.tracking import MODEL_NAMES, connect, promote
+
+    name = MODEL_NAMES[kind]
+    client = connect(Settings())
+    try:
+        promote(client, name, str(version), reason, who)
+    except Exception as exc:  # noqa: BLE001 - registry errors become one clear line
+        raise ValueError(f"cannot promote {name} version {version}: {exc}") from None
+    typer.echo(f"{name} version {version} is now champion ({reason})")
 
 
 @promote_app.command("otd")
 @user_errors
 def promote_otd(
-    version: Annotated[int, typer.Option(help="Registered version to make champion.")],
-    reason: Annotated[str, typer.Option(help="Why (recorded on the version).")] = "manual promotion",
-    who: Annotated[str | None, typer.Option(help="Who (default: the current user).")] = None,
+    version: PromoteVersion, reason: PromoteReason = "manual promotion", who: PromoteWho = None
 ) -> None:
     """Promote a version of supplierrisk-otd to champion by hand."""
-    from supplierrisk.tracking import OTD_MODEL_NAME, connect, promote
+    _promote("otd", version, reason, who)
 
-    client = connect(Settings())
-    try:
-        promote(client, OTD_MODEL_NAME, str(version), reason, who)
-    except Exception as exc:  # noqa: BLE001 - registry errors become one clear line
-        raise ValueError(f"cannot promote {OTD_MODEL_NAME} version {version}: {exc}") from None
-    typer.echo(f"{OTD_MODEL_NAME} version {version} is now champion ({reason})")
+
+@promote_app.command("disruption")
+@user_errors
+def promote_disruption(
+    version: PromoteVersion, reason: PromoteReason = "manual promotion", who: PromoteWho = None
+) -> None:
+    """Promote a version of supplierrisk-disruption to champion by hand."""
+    _promote("disruption", version, reason, who)
 
 
 @app.command("mlflow-ui")

@@ -1,4 +1,4 @@
-"""Demo job: ingest the bundled SCMS history and render supplier and category scorecards."""
+"""Demo job: ingest SCMS, render scorecards, train both models and show the riskiest suppliers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import pandas as pd
 
 from pipelines.ingest import run_ingest
 from pipelines.kpis import run_kpis
-from pipelines.train import run_train_otd
+from pipelines.predict import format_supplier_risk, run_predict_disruption
+from pipelines.train import latest_day, run_train
 from supplierrisk.ingest import get_preset
 from supplierrisk.settings import Settings
+from supplierrisk.storage import load_store
 
 _SUPPLIER_COLUMNS = [
     "supplier_id",
@@ -60,12 +62,26 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
     if suppliers.skipped:
         parts.append("")
         parts.extend(f"skipped {name}: {why}" for name, why in suppliers.skipped.items())
-    trained = run_train_otd(settings, None, None)
+    otd = run_train(settings, "otd", None, None)
+    disruption = run_train(settings, "disruption", None, None)
     parts += [
         "",
         "== on-time-delivery model: rolling-origin backtest against baselines ==",
-        trained.format_text(),
+        otd.format_text(),
         "",
-        f"MLflow store: {settings.tracking_uri}  (browse with: supplierrisk mlflow-ui)",
+        "== disruption-risk model: rolling-origin backtest against baselines ==",
+        disruption.format_text(),
+        "",
     ]
+    if disruption.decision.promote:
+        risk_as_of = latest_day(load_store(settings.store_path))
+        riskiest = run_predict_disruption(settings, risk_as_of, top=10)
+        parts += [
+            f"== 10 riskiest suppliers as of {risk_as_of.date()}: P(a line >=14 days late in the next"
+            " 90 days) ==",
+            format_supplier_risk(riskiest),
+        ]
+    else:
+        parts.append("the disruption model did not pass the gate, so no champion scores are shown")
+    parts += ["", f"MLflow store: {settings.tracking_uri}  (browse with: supplierrisk mlflow-ui)"]
     return "\n".join(parts)

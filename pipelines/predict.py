@@ -1,32 +1,81 @@
-"""Prediction jobs: score open lines with the OTD champion and write them out."""
+"""Prediction jobs: score open lines (OTD) and active suppliers (disruption) with the champions."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from supplierrisk.scoring import score_open_lines
+from supplierrisk.scoring import score_open_lines, score_suppliers
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store, write_csv, write_parquet
-from supplierrisk.tracking import CHAMPION, OTD_MODEL_NAME, connect, load_model
+from supplierrisk.tracking import CHAMPION, DISRUPTION_MODEL_NAME, OTD_MODEL_NAME, connect, load_model
 
 
-def run_predict_otd(settings: Settings, as_of: pd.Timestamp, out: Path | None) -> pd.DataFrame:
-    """Score every line open and not yet due at ``as_of``; write CSV or Parquet when ``out`` is given."""
+def _load_history(settings: Settings, as_of: pd.Timestamp) -> pd.DataFrame:
     history = load_store(settings.store_path)
     if as_of < history["order_date"].min():
         raise ValueError(
             f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})"
         )
+    return history
+
+
+def _write(frame: pd.DataFrame, out: Path) -> None:
+    if out.suffix.lower() == ".parquet":
+        write_parquet(frame, out)
+    else:
+        write_csv(frame, out)
+
+
+def run_predict_otd(settings: Settings, as_of: pd.Timestamp, out: Path | None) -> pd.DataFrame:
+    """Score every line open and not yet due at ``as_of``; write CSV or Parquet when ``out`` is given."""
+    history = _load_history(settings, as_of)
     client = connect(settings)
     model, version = load_model(client, OTD_MODEL_NAME, CHAMPION)
     scored = score_open_lines(model, history, as_of)
     scored.insert(3, "as_of", as_of.date().isoformat())
     scored["model_version"] = str(version.version)
     if out is not None:
-        if out.suffix.lower() == ".parquet":
-            write_parquet(scored, out)
-        else:
-            write_csv(scored, out)
+        _write(scored, out)
     return scored
+
+
+def run_predict_disruption(
+    settings: Settings,
+    as_of: pd.Timestamp,
+    category: str | None = None,
+    out: Path | None = None,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Disruption risk of active suppliers at ``as_of`` (riskiest first) with their top 3 drivers."""
+    history = _load_history(settings, as_of)
+    client = connect(settings)
+    model, version = load_model(client, DISRUPTION_MODEL_NAME, CHAMPION)
+    scored = score_suppliers(model, history, as_of, category=category, top=top)
+    scored["model_version"] = str(version.version)
+    if out is not None:
+        written = scored.drop(columns=["drivers"], errors="ignore")
+        if "drivers" in scored:
+            # Feature names, values and contributions behind the sentences, for analysts.
+            written["drivers_json"] = scored["drivers"].map(lambda d: json.dumps(d, default=str))
+        _write(written, out)
+    return scored
+
+
+def format_supplier_risk(scored: pd.DataFrame) -> str:
+    """Suppliers with probability, score, band and their driver sentences, one block per supplier."""
+    blocks = []
+    for row in scored.itertuples(index=False):
+        category = row.main_category if isinstance(row.main_category, str) else "-"
+        lines = [
+            f"{row.supplier_id}  [{category}]  p={row.p_disruption:.2f}  score {row.risk_score}"
+            f"  {str(row.risk_band).upper()}"
+        ]
+        for i in (1, 2, 3):
+            text = getattr(row, f"driver_{i}", None)
+            if isinstance(text, str):
+                lines.append(f"    - {text}")
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)

@@ -11,14 +11,15 @@ import pandas as pd
 from supplierrisk.modeling.config import TrainConfig, load_train_config
 from supplierrisk.modeling.gate import GateDecision, decide_promotion
 from supplierrisk.modeling.metrics import METRIC_NAMES
-from supplierrisk.modeling.otd import OtdTraining, backtest_otd, build_otd_examples, train_otd
 from supplierrisk.modeling.plots import reliability_figure
+from supplierrisk.modeling.recipes import RECIPES, Recipe
+from supplierrisk.modeling.training import Training
 from supplierrisk.settings import Settings
 from supplierrisk.storage import data_fingerprint, load_store
 from supplierrisk.tracking import (
     CHALLENGER,
     CHAMPION,
-    OTD_MODEL_NAME,
+    MODEL_NAMES,
     connect,
     log_training_run,
     run_config,
@@ -42,6 +43,7 @@ class TrainReport:
     calibration: str
     gap_days: int
     examples: int
+    title: str = "model"
 
     def format_text(self) -> str:
         """The backtest table (model against baselines) and the gate's verdict."""
@@ -52,7 +54,7 @@ class TrainReport:
                 f" trained as of {self.as_of.date()}",
                 f"{self.examples} labelled examples; gap {self.gap_days} days;"
                 f" calibration {self.calibration}",
-                "mean backtest over folds (same folds for every row):",
+                f"mean backtest of the {self.title} over folds (same folds for every row):",
                 shown.to_string(),
                 f"gate: {self.decision.summary()}",
             ]
@@ -66,13 +68,14 @@ def latest_day(history: pd.DataFrame) -> pd.Timestamp:
 
 def _champion_means(
     client: Any,
+    recipe: Recipe,
     config: TrainConfig,
-    training: OtdTraining,
+    training: Training,
     history: pd.DataFrame,
     settings: Settings,
     as_of: pd.Timestamp,
 ) -> dict[str, float] | None:
-    champion = version_for_alias(client, OTD_MODEL_NAME, CHAMPION)
+    champion = version_for_alias(client, MODEL_NAMES[recipe.kind], CHAMPION)
     if champion is None:
         return None
     logged = run_config(client, champion.run_id)
@@ -85,16 +88,13 @@ def _champion_means(
         feature_config = champion_config.feature_config(
             settings.on_time_tolerance_days, settings.in_full_tolerance
         )
-        examples, feature_set = build_otd_examples(
-            history, as_of, feature_config, tuple(champion_config.excluded_features)
-        )
-        rerun = backtest_otd(examples, training.folds, champion_config, feature_set, feature_config).mean()
+        rerun = recipe.rerun_backtest(history, as_of, champion_config, feature_config, training.folds).mean()
         return {"roc_auc": float(rerun.loc["model", "roc_auc"]), "brier": float(rerun.loc["model", "brier"])}
     metrics = run_metrics(client, champion.run_id)
     return {"roc_auc": metrics["mean_roc_auc"], "brier": metrics["mean_brier"]}
 
 
-def _metrics(training: OtdTraining) -> dict[str, float]:
+def _metrics(training: Training, references: list[str]) -> dict[str, float]:
     table = training.backtest.table
     means = training.backtest.mean()
     out: dict[str, float] = {}
@@ -105,37 +105,45 @@ def _metrics(training: OtdTraining) -> dict[str, float]:
         prefix = "mean" if model == "model" else f"{model}_mean"
         for metric in METRIC_NAMES:
             out[f"{prefix}_{metric}"] = float(row[metric])
-    baselines = means.drop(index="model")
+    baselines = means.drop(index=["model", *[r for r in references if r in means.index]])
     out["best_baseline_roc_auc"] = float(baselines["roc_auc"].max())
     out["best_baseline_brier"] = float(baselines["brier"].min())
     return out
 
 
-def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: Path | None) -> TrainReport:
-    """Train the OTD model as of a day, log it, register it and run the gate."""
+def run_train(
+    settings: Settings, kind: str, as_of: pd.Timestamp | None, config_path: Path | None
+) -> TrainReport:
+    """Train a model kind (``otd``, ``disruption``) as of a day, log it, register it and run the gate."""
+    recipe = RECIPES[kind]
+    model_name = MODEL_NAMES[kind]
     history = load_store(settings.store_path)
     as_of = latest_day(history) if as_of is None else pd.Timestamp(as_of).normalize()
     if as_of < history["order_date"].min():
         raise ValueError(
             f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})"
         )
-    config = load_train_config(config_path, "otd")
+    config = load_train_config(config_path, kind)
+    if config.model != kind:
+        raise ValueError(f"{config_path}: this config trains model '{config.model}', not '{kind}'")
     feature_config = config.feature_config(settings.on_time_tolerance_days, settings.in_full_tolerance)
     client = connect(settings)
-    training = train_otd(history, as_of, config, feature_config)
+    training = recipe.train(history, as_of, config, feature_config)
+    references = tuple(config.gate.reference_models)
     decision = decide_promotion(
         training.backtest.mean(),
-        _champion_means(client, config, training, history, settings, as_of),
+        _champion_means(client, recipe, config, training, history, settings, as_of),
         config.gate.auc_margin,
         config.gate.brier_margin,
+        references=references,
     )
     fingerprint = data_fingerprint(history)
     sample = training.reference.head(5)
     logged = log_training_run(
         client,
         settings,
-        kind="otd",
-        run_name=f"otd-{as_of.date()}",
+        kind=kind,
+        run_name=f"{kind}-{as_of.date()}",
         config=config.model_dump(mode="json"),
         params={
             "training_as_of": as_of.date().isoformat(),
@@ -146,7 +154,7 @@ def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: P
             "data": fingerprint,
             "on_time_tolerance_days": settings.on_time_tolerance_days,
         },
-        metrics=_metrics(training),
+        metrics=_metrics(training, list(references)),
         tags={
             "training_as_of": as_of.date().isoformat(),
             "data_sha256": str(fingerprint["sha256"]),
@@ -170,17 +178,19 @@ def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: P
             "reference.parquet": training.reference,
         },
         figures={
-            "reliability.png": reliability_figure(training.reliability, f"OTD backtest, as of {as_of.date()}")
+            "reliability.png": reliability_figure(
+                training.reliability, f"{recipe.title} backtest, as of {as_of.date()}"
+            )
         },
         model_object=training.model,
         input_example=sample,
         output_example=training.model.predict(sample),
     )
-    set_alias(client, OTD_MODEL_NAME, logged.version, CHALLENGER)
+    set_alias(client, model_name, logged.version, CHALLENGER)
     if decision.promote:
-        set_alias(client, OTD_MODEL_NAME, logged.version, CHAMPION)
+        set_alias(client, model_name, logged.version, CHAMPION)
     return TrainReport(
-        model_name=OTD_MODEL_NAME,
+        model_name=model_name,
         version=logged.version,
         run_id=logged.run_id,
         as_of=as_of,
@@ -190,4 +200,10 @@ def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: P
         calibration=training.model.calibration_method,
         gap_days=training.gap_days,
         examples=training.examples,
+        title=recipe.title,
     )
+
+
+def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: Path | None) -> TrainReport:
+    """Train the OTD model (see ``run_train``)."""
+    return run_train(settings, "otd", as_of, config_path)

@@ -18,6 +18,8 @@ class FeatureConfig:
     prior_strength_lines: float = 10.0
     load_window_days: int = 30
     delay_thresholds_days: tuple[int, ...] = (1, 3, 7, 14, 30, 60)
+    # Supplier snapshots count open lines falling due within this many days after as-of.
+    due_horizon_days: int = 90
 
     def __post_init__(self) -> None:
         if not self.windows_days or min(self.windows_days) <= 0:

@@ -13,7 +13,7 @@ import pandas as pd
 # Days from the epoch are offset so that day numbers minus any window stay positive.
 DAY_OFFSET = 200_000
 # Room per group in the combined (group, day) sort key.
-_GROUP_SHIFT = np.int64(1 << 22)
+GROUP_SHIFT = np.int64(1 << 22)
 NO_DAY = np.int64(-1)
 
 
@@ -38,7 +38,7 @@ class EventIndex:
         order = np.lexsort((day, group))
         self.group = group[order]
         self.day = day[order]
-        self.key = self.group * _GROUP_SHIFT + self.day
+        self.key = self.group * GROUP_SHIFT + self.day
         sorted_values = values[order]
         self._width = int(sorted_values.shape[1])
         # Cumulative sums restart at each group so large groups never swamp small ones.
@@ -57,8 +57,8 @@ class EventIndex:
 
     def _positions(self, q_group: np.ndarray, q_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q_group = q_group.astype(np.int64)
-        start = np.searchsorted(self.key, q_group * _GROUP_SHIFT, side="left")
-        end = np.searchsorted(self.key, q_group * _GROUP_SHIFT + q_day.astype(np.int64), side="left")
+        start = np.searchsorted(self.key, q_group * GROUP_SHIFT, side="left")
+        end = np.searchsorted(self.key, q_group * GROUP_SHIFT + q_day.astype(np.int64), side="left")
         return start, end
 
     def _upto(self, position: np.ndarray, start: np.ndarray, columns: list[int] | None) -> np.ndarray:

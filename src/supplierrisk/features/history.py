@@ -74,7 +74,7 @@ class GroupCoder:
 
 
 @dataclass(frozen=True)
-class _Outcomes:
+class LineOutcomes:
     """Per-line outcome facts and the days they become known."""
 
     order_day: np.ndarray
@@ -91,9 +91,12 @@ class _Outcomes:
     in_full: np.ndarray
     value: np.ndarray
     quantity: np.ndarray
+    ordered: np.ndarray
+    received: np.ndarray
 
 
-def _outcomes(history: pd.DataFrame, config: FeatureConfig) -> _Outcomes:
+def line_outcomes(history: pd.DataFrame, config: FeatureConfig) -> LineOutcomes:
+    """Each line's outcome facts and the days they become known (see the module docstring)."""
     tol = config.on_time_tolerance_days
     order_day = day_numbers(history["order_date"])
     promised_day = day_numbers(history["promised_date"])
@@ -112,7 +115,7 @@ def _outcomes(history: pd.DataFrame, config: FeatureConfig) -> _Outcomes:
     with np.errstate(invalid="ignore"):
         in_full = on_time & (received >= ordered * (1.0 - config.in_full_tolerance))
     price = history["unit_price"].to_numpy(dtype=float)
-    return _Outcomes(
+    return LineOutcomes(
         order_day=order_day,
         promised_day=promised_day,
         delivered_day=delivered_day,
@@ -127,10 +130,12 @@ def _outcomes(history: pd.DataFrame, config: FeatureConfig) -> _Outcomes:
         in_full=in_full,
         value=np.nan_to_num(ordered * price),
         quantity=np.nan_to_num(ordered),
+        ordered=ordered,
+        received=received,
     )
 
 
-def _rate(hits: np.ndarray, trials: np.ndarray, prior: np.ndarray, strength: float) -> np.ndarray:
+def smoothed_rate(hits: np.ndarray, trials: np.ndarray, prior: np.ndarray, strength: float) -> np.ndarray:
     """Beta-binomial posterior mean: ``strength`` pseudo-lines at the prior rate."""
     return (hits + strength * prior) / (trials + strength)
 
@@ -152,9 +157,12 @@ class HistoryIndex:
         self.group_levels = {
             name: cols for name, cols in GROUP_LEVELS.items() if all(has_values(history, c) for c in cols)
         }
-        out = _outcomes(history, config)
         self.supplier = GroupCoder(history[["supplier_id"]])
-        sup = self.supplier.codes(history[["supplier_id"]])
+        self._build(history, line_outcomes(history, config), self.supplier.codes(history[["supplier_id"]]))
+
+    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray) -> None:
+        """Build the event indexes; subclasses extend this to index more facts."""
+        config = self.config
         self.lane = GroupCoder(history[["supplier_id", "ship_mode", "category"]])
         lane = self.lane.codes(history[["supplier_id", "ship_mode", "category"]])
         ones = np.ones(len(history))
@@ -213,7 +221,7 @@ class HistoryIndex:
             if not all(c in queries.columns for c in cols):
                 continue
             sums = index.window_sum(coder.codes(queries[cols]), t, cfg.long_window_days)
-            rate = _rate(sums[:, 1], sums[:, 0], global_rate, strength)
+            rate = smoothed_rate(sums[:, 1], sums[:, 0], global_rate, strength)
             feats[f"{name}_late_rate_365d"] = rate
             if name == "category":
                 prior = rate
@@ -227,9 +235,11 @@ class HistoryIndex:
             for window in cfg.windows_days:
                 out = outcome[window]
                 feats[f"sup_known_lines_{window}d"] = out[:, 0]
-                feats[f"sup_late_rate_{window}d"] = _rate(out[:, 1], out[:, 0], prior, strength)
+                feats[f"sup_late_rate_{window}d"] = smoothed_rate(out[:, 1], out[:, 0], prior, strength)
                 if self.has_otif:
-                    feats[f"sup_otif_rate_{window}d"] = _rate(out[:, 3], out[:, 2], 1.0 - prior, strength)
+                    feats[f"sup_otif_rate_{window}d"] = smoothed_rate(
+                        out[:, 3], out[:, 2], 1.0 - prior, strength
+                    )
                 feats[f"sup_severe_lines_{window}d"] = severe[window][:, 0]
                 dlv = delivered[window]
                 feats[f"sup_delay_mean_days_{window}d"] = (dlv[:, 1] + strength * prior_delay) / (
@@ -237,11 +247,11 @@ class HistoryIndex:
                 )
             for half_life in cfg.decay_half_lives_days:
                 decayed = self.outcome.decayed_sum(sup, t, half_life)
-                rate = _rate(decayed[:, 1], decayed[:, 0], prior, strength)
+                rate = smoothed_rate(decayed[:, 1], decayed[:, 0], prior, strength)
                 feats[f"sup_late_rate_decayed_{half_life:g}d"] = rate
             short = min(cfg.windows_days)
             long_out = self.outcome.window_sum(sup, t, cfg.long_window_days)
-            long_rate = _rate(long_out[:, 1], long_out[:, 0], prior, strength)
+            long_rate = smoothed_rate(long_out[:, 1], long_out[:, 0], prior, strength)
             feats[f"sup_late_rate_trend_{short}d_vs_{cfg.long_window_days}d"] = (
                 feats[f"sup_late_rate_{short}d"] - long_rate
             )

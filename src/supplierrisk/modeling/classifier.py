@@ -56,6 +56,7 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         seed: int = 0,
         offset_feature: str | None = None,
         increasing: tuple[str, ...] = (),
+        decreasing: tuple[str, ...] = (),
     ) -> None:
         self.categorical = categorical
         self.params = params
@@ -63,6 +64,7 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.offset_feature = offset_feature
         self.increasing = increasing
+        self.decreasing = decreasing
 
     def fit(
         self, X: pd.DataFrame, y: np.ndarray, eval_set: tuple[pd.DataFrame, np.ndarray] | None = None
@@ -75,9 +77,12 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         # which calibration corrects afterwards.
         params["metric"] = "auc"
         params.update({"random_state": self.seed, "deterministic": True, "force_row_wise": True})
-        if self.increasing:
+        decreasing = getattr(self, "decreasing", ())  # models pickled before the option existed
+        if self.increasing or decreasing:
             # Monotone in these features: more known lateness never lowers the risk.
-            params["monotone_constraints"] = [1 if c in self.increasing else 0 for c in self.feature_names_]
+            params["monotone_constraints"] = [
+                1 if c in self.increasing else -1 if c in decreasing else 0 for c in self.feature_names_
+            ]
         self.model_ = lgb.LGBMClassifier(**params)
         callbacks: list[Callable[..., Any]] = []
         fit_kwargs: dict[str, Any] = {}

@@ -33,10 +33,16 @@ def decide_promotion(
     auc_margin: float,
     brier_margin: float,
     model_row: str = "model",
+    references: tuple[str, ...] = (),
 ) -> GateDecision:
-    """Apply the rule to mean backtest metrics (rows: model and baselines; columns: roc_auc, brier)."""
+    """Apply the rule to mean backtest metrics (rows: model and baselines; columns: roc_auc, brier).
+
+    ``references`` are rows reported beside the baselines but not gated on (alternative
+    models such as a logistic regression); when one is ahead of the challenger the
+    decision says so.
+    """
     challenger = means.loc[model_row]
-    baselines = means.drop(index=model_row)
+    baselines = means.drop(index=[model_row, *[r for r in references if r in means.index]])
     reasons: list[str] = []
     ok = True
     best_auc_name = str(baselines["roc_auc"].idxmax())
@@ -74,4 +80,13 @@ def decide_promotion(
             )
     else:
         reasons.append("no current champion")
+    for name in references:
+        if name in means.index and (
+            means.loc[name, "roc_auc"] > challenger["roc_auc"]
+            or means.loc[name, "brier"] < challenger["brier"]
+        ):
+            reasons.append(
+                f"note: reference {name} (not gated) is ahead on AUC or Brier"
+                f" ({means.loc[name, 'roc_auc']:.4f}, {means.loc[name, 'brier']:.4f})"
+            )
     return GateDecision(ok, reasons)

@@ -7,8 +7,6 @@ then the final model fitted on everything known at the as-of.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
@@ -20,24 +18,20 @@ from supplierrisk.features import (
     known_history,
 )
 from supplierrisk.labels import late_labels
-from supplierrisk.modeling.backtest import (
-    BacktestResult,
-    BaselineFunction,
-    Examples,
-    Fold,
-    make_folds,
-    require_both_classes,
-    run_backtest,
-)
-from supplierrisk.modeling.classifier import (
-    CategoricalLgbm,
-    as_text_frame,
-    calibrate,
-    logistic_baseline,
-)
+from supplierrisk.modeling.backtest import BacktestResult, BaselineFunction, Examples, Fold
+from supplierrisk.modeling.classifier import CategoricalLgbm
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.delay import DelayQuantiles, interpolate_levels, mixture_quantile
-from supplierrisk.modeling.metrics import reliability_table
+from supplierrisk.modeling.training import (
+    FeatureSet,
+    Training,
+    backtest_with,
+    fit_calibrated,
+    global_rate_baseline,
+    logistic_regression_baseline,
+    risk_bands,
+    train_with_backtest,
+)
 
 OTD_OUTPUTS = (
     "p_late",
@@ -49,22 +43,9 @@ OTD_OUTPUTS = (
 )
 
 
-@dataclass(frozen=True)
-class FeatureSet:
-    """Which line fields a history can feed as categorical and numeric features."""
-
-    categorical: list[str]
-    numeric_extras: list[str]
-
-
 def is_lateness_feature(name: str) -> bool:
     """Supplier late-rate features (not the trend): the model is constrained to be increasing in them."""
     return name.startswith("sup_late_rate_") and "trend" not in name
-
-
-def risk_bands(p: np.ndarray, medium: float, high: float) -> np.ndarray:
-    """``low`` / ``medium`` / ``high`` at the configured probability thresholds."""
-    return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
 
 
 def build_otd_examples(
@@ -191,22 +172,8 @@ def fit_otd(
 
     Backtest folds skip the delay model (``with_delay=False``): only probabilities are scored there.
     """
-    fit_part, stop_part, cal_part = train.split(
-        (config.split.fit, config.split.early_stopping, config.split.calibration)
-    )
-    require_both_classes(fit_part.label, "fitting window")
-    require_both_classes(cal_part.label, "calibration window")
-    classifier = CategoricalLgbm(
-        categorical=tuple(feature_set.categorical),
-        params=config.lightgbm,
-        early_stopping_rounds=config.early_stopping_rounds,
-        seed=config.seed,
-        offset_feature=config.offset_feature,
-        increasing=tuple(c for c in train.features.columns if is_lateness_feature(c)),
-    ).fit(fit_part.features, fit_part.label, eval_set=(stop_part.features, stop_part.label))
-    calibrator, method, _ = calibrate(
-        classifier, cal_part.features, cal_part.label, tuple(config.calibration_methods)
-    )
+    increasing = tuple(c for c in train.features.columns if is_lateness_feature(c))
+    classifier, calibrator, method, _ = fit_calibrated(train, config, feature_set.categorical, increasing)
     # Delays of late lines delivered by the cut-off; none when the delay model is not wanted.
     delivered_late = (
         with_delay
@@ -235,22 +202,13 @@ def fit_otd(
 def otd_baselines(feature_set: FeatureSet, seed: int) -> dict[str, BaselineFunction]:
     """Global late rate, smoothed supplier trailing late rate, and logistic regression."""
 
-    def global_rate(train: Examples, test: Examples) -> np.ndarray:
-        return np.full(len(test), float(train.label.mean()))
-
     def supplier_trailing(train: Examples, test: Examples) -> np.ndarray:
         return test.features["sup_late_rate_365d"].to_numpy(dtype=float)
 
-    def logistic(train: Examples, test: Examples) -> np.ndarray:
-        numeric = [c for c in train.features.columns if c not in feature_set.categorical]
-        model = logistic_baseline(feature_set.categorical, numeric, seed)
-        model.fit(as_text_frame(train.features, feature_set.categorical), train.label.astype(int))
-        return np.asarray(model.predict_proba(as_text_frame(test.features, feature_set.categorical))[:, 1])
-
     return {
-        "global_rate": global_rate,
+        "global_rate": global_rate_baseline,
         "supplier_trailing_rate": supplier_trailing,
-        "logistic_regression": logistic,
+        "logistic_regression": logistic_regression_baseline(feature_set.categorical, seed),
     }
 
 
@@ -258,22 +216,6 @@ def auto_gap_days(history: pd.DataFrame) -> int:
     """A gap as long as typical lead times: the 90th percentile promised lead time, at least 30 days."""
     lead = (history["promised_date"] - history["order_date"]).dt.days.dropna()
     return max(30, int(np.ceil(lead.quantile(0.9)))) if len(lead) else 30
-
-
-@dataclass
-class OtdTraining:
-    """Everything one OTD training produced, ready to log."""
-
-    model: OtdModel
-    backtest: BacktestResult
-    folds: list[Fold]
-    gap_days: int
-    examples: int
-    feature_set: FeatureSet
-    reference: pd.DataFrame
-    reliability: pd.DataFrame
-    importance: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
 
 
 def backtest_otd(
@@ -285,16 +227,29 @@ def backtest_otd(
 ) -> BacktestResult:
     """The OTD model and its baselines on the given folds."""
 
-    def fit(train: Examples, cutoff: pd.Timestamp) -> object:
-        model = fit_otd(train, cutoff, config, feature_set, feature_config, with_delay=False)
-        return model.predict_proba
+    def fit(train: Examples, cutoff: pd.Timestamp) -> OtdModel:
+        return fit_otd(train, cutoff, config, feature_set, feature_config, with_delay=False)
 
-    return run_backtest(examples, folds, fit, otd_baselines(feature_set, config.seed))  # type: ignore[arg-type]
+    return backtest_with(examples, folds, fit, otd_baselines(feature_set, config.seed))
+
+
+def rerun_otd_backtest(
+    history: pd.DataFrame,
+    as_of: pd.Timestamp,
+    config: TrainConfig,
+    feature_config: FeatureConfig,
+    folds: list[Fold],
+) -> BacktestResult:
+    """Backtest a (champion's) config on given folds: examples rebuilt with that config."""
+    examples, feature_set = build_otd_examples(
+        history, as_of, feature_config, tuple(config.excluded_features)
+    )
+    return backtest_otd(examples, folds, config, feature_set, feature_config)
 
 
 def train_otd(
     history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, feature_config: FeatureConfig
-) -> OtdTraining:
+) -> Training:
     """Backtest, then fit the final model on everything known at ``as_of``."""
     as_of = pd.Timestamp(as_of).normalize()
     examples, feature_set = build_otd_examples(
@@ -303,35 +258,12 @@ def train_otd(
     if len(examples) == 0:
         raise ValueError(f"no line has a known outcome at {as_of.date()}: nothing to train on")
     gap = auto_gap_days(history) if config.backtest.gap_days == "auto" else int(config.backtest.gap_days)
-    folds = make_folds(
-        examples.event_time,
+    return train_with_backtest(
+        examples,
         as_of,
-        config.backtest.folds,
-        config.backtest.test_days,
+        config,
         gap,
-        config.backtest.min_train_days,
-    )
-    backtest = backtest_otd(examples, folds, config, feature_set, feature_config)
-    final_train = examples.known_at(as_of, as_of - pd.Timedelta(days=gap))
-    require_both_classes(
-        final_train.label, f"final training window (before {(as_of - pd.Timedelta(days=gap)).date()})"
-    )
-    model = fit_otd(final_train, as_of, config, feature_set, feature_config)
-    sample = min(config.reference_sample_rows, len(final_train))
-    reference = (
-        final_train.features.sample(sample, random_state=config.seed) if sample else final_train.features
-    )
-    reliability = reliability_table(
-        backtest.predictions["label"].to_numpy(), backtest.predictions["p"].to_numpy()
-    )
-    return OtdTraining(
-        model=model,
-        backtest=backtest,
-        folds=folds,
-        gap_days=gap,
-        examples=len(examples),
-        feature_set=feature_set,
-        reference=reference,
-        reliability=reliability,
-        importance=model.classifier.importance(),
+        feature_set,
+        backtest=lambda ex, folds: backtest_otd(ex, folds, config, feature_set, feature_config),
+        fit_final=lambda train, cutoff: fit_otd(train, cutoff, config, feature_set, feature_config),
     )

@@ -1,0 +1,373 @@
+"""Point-in-time supplier snapshots: one row per supplier and as-of day, for the disruption model.
+
+``SupplierHistoryIndex`` extends :class:`HistoryIndex` (the same event indexes
+and timing rules as the OTD features) with what a supplier-level view needs:
+
+- **severity settlement**: every line's severe/not-severe status is settled on its
+  severe day (``promised + severe_delay_days - 1``); severe-delay *rates* count
+  settled lines only, so a line that is not yet 14 days past its promise is neither
+  a hit nor a trial;
+- **fill**: received against ordered quantity, known on the delivery day;
+- **breadth**: the categories a supplier served and its spend share in them,
+  from orders (known on the order day);
+- **group severity**: severe-delay rates by category and by country.
+
+Every quantity as of day ``t`` uses only events on days before ``t``, like the
+line features; the leakage tests cover these features too.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from supplierrisk.features.events import GROUP_SHIFT, NO_DAY, EventIndex, day_numbers
+from supplierrisk.features.history import GROUP_LEVELS, GroupCoder, HistoryIndex, LineOutcomes, smoothed_rate
+
+# Columns that describe a snapshot (context for drivers and roll-ups), not features in themselves.
+SNAPSHOT_KEYS: Final = ("supplier_id", "as_of")
+# Quarters over which the late-rate slope is fitted (the last year, newest last).
+_SLOPE_QUARTERS: Final = 4
+_QUARTER_DAYS: Final = 91
+
+
+class _SupplierPairs:
+    """(supplier, attribute) pairs seen in history, with per-pair order sums for point-in-time queries."""
+
+    def __init__(
+        self,
+        history: pd.DataFrame,
+        column: str,
+        supplier: GroupCoder,
+        order_day: np.ndarray,
+        values: np.ndarray,
+    ) -> None:
+        keys = history[["supplier_id", column]]
+        self.coder = GroupCoder(keys)
+        n_attr = len(self.coder.levels[1])
+        uniques = self.coder.uniques.to_numpy()
+        owners = supplier.codes(
+            pd.DataFrame({"supplier_id": self.coder.levels[0].to_numpy()[uniques // (n_attr + 1)]})
+        )
+        self.attribute = self.coder.levels[1].to_numpy()[uniques % (n_attr + 1)]
+        self.by_owner = np.argsort(owners, kind="stable")
+        self.owner_start = np.searchsorted(owners[self.by_owner], np.arange(len(supplier.uniques) + 1))
+        self.index = EventIndex(self.coder.codes(keys), order_day, values)
+
+    def expand(self, sup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Query rows repeated once per pair of their supplier: ``(row, pair)`` arrays."""
+        valid = sup >= 0
+        safe = np.where(valid, sup, 0)
+        counts = np.where(valid, self.owner_start[safe + 1] - self.owner_start[safe], 0)
+        rows = np.repeat(np.arange(len(sup)), counts)
+        offsets = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        pairs = self.by_owner[np.repeat(self.owner_start[safe], counts) + offsets]
+        return rows, pairs
+
+
+class _PromisedLines:
+    """Lines by supplier and promised day, to count open lines falling due in a horizon.
+
+    "Open at ``t`` and due in ``(t, t + h]``" needs two conditions (ordered before
+    ``t``, not delivered before ``t``) on the lines of a promised-day range, which
+    prefix sums cannot answer; the ranges are short, so they are expanded instead.
+    """
+
+    def __init__(self, sup: np.ndarray, out: LineOutcomes) -> None:
+        keep = (sup >= 0) & (out.promised_day != NO_DAY) & (out.order_day != NO_DAY)
+        order = np.lexsort((out.promised_day[keep], sup[keep]))
+        self.key = (sup[keep] * GROUP_SHIFT + out.promised_day[keep])[order]
+        self.order_day = out.order_day[keep][order]
+        delivered = out.delivered_day[keep][order]
+        self.delivered_day = np.where(delivered == NO_DAY, np.iinfo(np.int64).max, delivered)
+        self.value = out.value[keep][order]
+
+    def open_due(self, sup: np.ndarray, t: np.ndarray, horizon_days: int) -> np.ndarray:
+        """Per query: count and value of lines ordered before ``t``, undelivered then, due in the horizon."""
+        base = np.where(sup >= 0, sup, 0).astype(np.int64) * GROUP_SHIFT
+        lo = np.searchsorted(self.key, base + t + 1, side="left")
+        hi = np.searchsorted(self.key, base + t + horizon_days + 1, side="left")
+        counts = np.where(sup >= 0, hi - lo, 0)
+        rows = np.repeat(np.arange(len(sup)), counts)
+        positions = (
+            np.repeat(lo, counts) + np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        t_rows = t[rows]
+        is_open = (self.order_day[positions] < t_rows) & (self.delivered_day[positions] >= t_rows)
+        out = np.zeros((len(sup), 2))
+        out[:, 0] = np.bincount(rows[is_open], minlength=len(sup))
+        out[:, 1] = np.bincount(rows[is_open], weights=self.value[positions][is_open], minlength=len(sup))
+        return out
+
+
+def _first_by_score(rows: np.ndarray, score: np.ndarray, n: int) -> np.ndarray:
+    """Per query row, the position (into ``rows``) of its highest score; -1 for rows without pairs."""
+    order = np.lexsort((-score, rows))
+    first = np.full(n, -1, dtype=np.int64)
+    rows_sorted = rows[order]
+    keep = np.r_[True, rows_sorted[1:] != rows_sorted[:-1]] if len(rows_sorted) else np.zeros(0, bool)
+    first[rows_sorted[keep]] = order[keep]
+    return first
+
+
+class SupplierHistoryIndex(HistoryIndex):
+    """``HistoryIndex`` plus the supplier-level indexes of the disruption snapshots."""
+
+    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray) -> None:
+        super()._build(history, out, sup)
+        self.first_order_date = pd.Timestamp(history["order_date"].min())
+        self.promised = _PromisedLines(sup, out)
+        ones = np.ones(len(history))
+        severe = out.severe.astype(float)
+        self.severity = EventIndex(sup, out.severe_day, np.column_stack([ones, severe]))
+        with_fill = out.delivered & ~np.isnan(out.ordered) & ~np.isnan(out.received)
+        self.fill = EventIndex(
+            np.where(with_fill, sup, -1),
+            out.delivered_day,
+            np.column_stack([np.nan_to_num(out.received), np.nan_to_num(out.ordered)]),
+        )
+        self.group_severity: dict[str, tuple[GroupCoder, EventIndex]] = {}
+        for name, (coder, _) in self.groups.items():
+            codes = coder.codes(history[GROUP_LEVELS[name]])
+            self.group_severity[name] = (
+                coder,
+                EventIndex(codes, out.severe_day, np.column_stack([ones, severe])),
+            )
+        self.overall_severity = EventIndex(
+            np.zeros(len(history), dtype=np.int64), out.severe_day, np.column_stack([ones, severe])
+        )
+        # Spend when prices are known, else line counts: what "share of a category" is measured in.
+        weight = out.value if self.has_value else ones
+        order_values = np.column_stack([ones, weight])
+        self.categories: _SupplierPairs | None = None
+        self.category_orders: tuple[GroupCoder, EventIndex] | None = None
+        if "category" in self.group_levels:
+            self.categories = _SupplierPairs(history, "category", self.supplier, out.order_day, order_values)
+            coder = self.groups["category"][0]
+            self.category_orders = (
+                coder,
+                EventIndex(coder.codes(history[["category"]]), out.order_day, order_values),
+            )
+        self.countries: _SupplierPairs | None = None
+        if "country" in self.group_levels:
+            self.countries = _SupplierPairs(
+                history, "supplier_country", self.supplier, out.order_day, order_values
+            )
+
+    def known_suppliers(self) -> np.ndarray:
+        """Every supplier id in the indexed history."""
+        return self.supplier.levels[0].to_numpy()
+
+    def active(self, suppliers: np.ndarray, as_of: pd.Series) -> np.ndarray:
+        """Mask: ordered in the long window before ``as_of``, or had open lines at ``as_of``."""
+        t = day_numbers(as_of)
+        sup = self.supplier.codes(pd.DataFrame({"supplier_id": suppliers}))
+        recent = self.ordered.window_sum(sup, t, self.config.long_window_days, columns=[0])[:, 0]
+        ordered_all = self.ordered.sum_before(sup, t, columns=[0])[:, 0]
+        delivered_all = self.delivered.sum_before(sup, t, columns=[0])[:, 0]
+        return np.asarray((recent > 0) | (ordered_all - delivered_all > 0.5))
+
+    def _dominant(
+        self, pairs: _SupplierPairs, sup: np.ndarray, t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per query, the supplier's main attribute (by long-window weight, then all-time lines).
+
+        Returns the attribute (None when the supplier has none before ``t``) and the
+        long-window weight of that pair.
+        """
+        rows, pair = pairs.expand(sup)
+        t_rows = t[rows]
+        window = pairs.index.window_sum(pair, t_rows, self.config.long_window_days, columns=[1])[:, 0]
+        lines = pairs.index.sum_before(pair, t_rows, columns=[0])[:, 0]
+        # Long-window weight first; all-time line count breaks ties (and picks for dormant suppliers).
+        score = np.where(lines > 0, window * 1e6 + lines, -1.0)
+        first = _first_by_score(rows, score, len(sup))
+        found = first >= 0
+        found[found] = score[first[found]] >= 0
+        attribute = np.full(len(sup), None, dtype=object)
+        attribute[found] = pairs.attribute[pair[first[found]]]
+        main_weight = np.zeros(len(sup))
+        main_weight[found] = window[first[found]]
+        return attribute, main_weight
+
+    def snapshot_features(self, snapshots: pd.DataFrame) -> pd.DataFrame:
+        """Features per ``(supplier_id, as_of)`` row: the OTD supplier features plus snapshot extras.
+
+        Adds ``main_category`` and ``supplier_country`` (the supplier's main ones at
+        as-of, categorical) and the severity, fill, trend, variability, exposure,
+        breadth and group-severity features listed in the README.
+        """
+        cfg = self.config
+        as_of = pd.to_datetime(snapshots["as_of"]).astype("datetime64[ns]")
+        t = day_numbers(as_of)
+        n = len(snapshots)
+        sup = self.supplier.codes(snapshots[["supplier_id"]])
+        queries = pd.DataFrame({"supplier_id": snapshots["supplier_id"].to_numpy()}, index=snapshots.index)
+        main_category = np.full(n, None, dtype=object)
+        main_weight = np.zeros(n)
+        if self.categories is not None:
+            main_category, main_weight = self._dominant(self.categories, sup, t)
+            queries["category"] = main_category
+        if self.countries is not None:
+            queries["supplier_country"] = self._dominant(self.countries, sup, t)[0]
+        feats = self.supplier_features(queries, as_of.set_axis(snapshots.index))
+        extra: dict[str, np.ndarray] = {}
+        strength = cfg.prior_strength_lines
+        short, long = min(cfg.windows_days), cfg.long_window_days
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overall = self.overall_severity.window_sum(np.zeros(n, dtype=np.int64), t, long)
+            severe_prior = (overall[:, 1] + 1.0) / (overall[:, 0] + 2.0)
+            extra[f"global_severe_rate_{long}d"] = severe_prior
+            for name, (coder, index) in self.group_severity.items():
+                cols = GROUP_LEVELS[name]
+                if not all(c in queries.columns for c in cols):
+                    continue
+                sums = index.window_sum(coder.codes(queries[cols]), t, long)
+                rate = smoothed_rate(sums[:, 1], sums[:, 0], severe_prior, strength)
+                extra[f"{name}_severe_rate_{long}d"] = rate
+                if name == "category":
+                    severe_prior = rate
+            settled = self.severity.window_sums(sup, t, cfg.windows_days)
+            outcome = self.outcome.window_sums(sup, t, cfg.windows_days, columns=[1])
+            threshold_columns = list(range(5, 5 + len(cfg.delay_thresholds_days)))
+            delivered = self.delivered.window_sums(sup, t, cfg.windows_days, columns=[0, *threshold_columns])
+            fill = self.fill.window_sums(sup, t, cfg.windows_days) if self.has_otif else {}
+            for window in cfg.windows_days:
+                extra[f"sup_late_lines_{window}d"] = outcome[window][:, 0]
+                hits = settled[window]
+                extra[f"sup_severe_rate_{window}d"] = smoothed_rate(
+                    hits[:, 1], hits[:, 0], severe_prior, strength
+                )
+                extra[f"sup_delay_p90_days_{window}d"] = _p90_from_thresholds(
+                    delivered[window], cfg.delay_thresholds_days
+                )
+                if self.has_otif:
+                    received, ordered = fill[window][:, 0], fill[window][:, 1]
+                    extra[f"sup_fill_rate_{window}d"] = np.where(ordered > 0, received / ordered, np.nan)
+            extra[f"sup_severe_rate_trend_{short}d_vs_{long}d"] = (
+                extra[f"sup_severe_rate_{short}d"] - extra[f"sup_severe_rate_{long}d"]
+            )
+            extra[f"sup_late_rate_slope_per_quarter_{long}d"] = self._late_rate_slope(
+                sup,
+                t,
+                feats[f"category_late_rate_{long}d"].to_numpy(dtype=float)
+                if f"category_late_rate_{long}d" in feats
+                else feats[f"global_late_rate_{long}d"].to_numpy(dtype=float),
+            )
+            lead_short = self.delivered.window_sum(sup, t, short, columns=[0, 2, 3])
+            count = lead_short[:, 0]
+            mean = np.where(count > 0, lead_short[:, 1] / count, np.nan)
+            std_short = np.sqrt(
+                np.clip(np.where(count > 1, lead_short[:, 2] / count - mean**2, np.nan), 0, None)
+            )
+            extra[f"sup_lead_time_std_days_{short}d"] = std_short
+            std_long = feats[f"sup_lead_time_std_days_{long}d"].to_numpy(dtype=float)
+            extra[f"sup_lead_time_std_change_{short}d_vs_{long}d"] = np.where(
+                std_long > 0, std_short / std_long - 1.0, np.nan
+            )
+            horizon = cfg.due_horizon_days
+            open_due = self.promised.open_due(sup, t, horizon)
+            extra[f"sup_open_lines_due_{horizon}d"] = open_due[:, 0]
+            if self.has_value:
+                extra[f"sup_open_value_due_{horizon}d"] = open_due[:, 1]
+            # Lines expected due in the horizon: those already open and due then, or as many as fell
+            # due in the last horizon (the usual flow), whichever is larger.
+            recent_due = self.due.window_sum(sup, t, horizon, columns=[0])[:, 0]
+            expected_due = np.maximum(open_due[:, 0], recent_due)
+            severe_rate = extra[f"sup_severe_rate_{long}d"]
+            extra[f"sup_expected_severe_lines_{horizon}d"] = expected_due * severe_rate
+            # The chance of at least one severe delay if each expected line slips independently.
+            extra[f"sup_severe_delay_prior_{horizon}d"] = 1.0 - (1.0 - severe_rate) ** expected_due
+            ordered_long = self.ordered.window_sum(sup, t, long, columns=[0])[:, 0]
+            extra[f"sup_ordered_lines_{long}d"] = ordered_long
+            ordered_short = self.ordered.window_sum(sup, t, short, columns=[0])[:, 0]
+            extra[f"sup_orders_{short}d_vs_usual"] = (ordered_short + 1.0) / (
+                ordered_long * short / long + 1.0
+            )
+            if self.categories is not None and self.category_orders is not None:
+                extra.update(
+                    self._breadth(self.categories, self.category_orders, sup, t, main_category, main_weight)
+                )
+        for name, values in extra.items():
+            feats[name] = np.asarray(values, dtype=np.float32)
+        feats.insert(0, "main_category", main_category)
+        feats.insert(
+            1,
+            "supplier_country",
+            queries["supplier_country"].to_numpy() if "supplier_country" in queries else None,
+        )
+        return feats
+
+    def _late_rate_slope(self, sup: np.ndarray, t: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        """Least-squares slope of the smoothed quarterly late rate over the last year (per quarter)."""
+        x = np.arange(_SLOPE_QUARTERS, dtype=float) - (_SLOPE_QUARTERS - 1) / 2.0
+        slope = np.zeros(len(sup))
+        for k in range(_SLOPE_QUARTERS):
+            # Quarter k (0 = oldest) covers [t - (4 - k) * 91, t - (3 - k) * 91).
+            end = t - (_SLOPE_QUARTERS - 1 - k) * _QUARTER_DAYS
+            sums = self.outcome.window_sum(sup, end, _QUARTER_DAYS, columns=[0, 1])
+            rate = smoothed_rate(sums[:, 1], sums[:, 0], prior, self.config.prior_strength_lines)
+            slope += x[k] * rate
+        return slope / float(np.sum(x**2))
+
+    def _breadth(
+        self,
+        categories: _SupplierPairs,
+        category_orders: tuple[GroupCoder, EventIndex],
+        sup: np.ndarray,
+        t: np.ndarray,
+        main_category: np.ndarray,
+        main_weight: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        """Categories served in the long window and the spend share in the main category."""
+        long = self.config.long_window_days
+        rows, pair = categories.expand(sup)
+        active = categories.index.window_sum(pair, t[rows], long, columns=[0])[:, 0] > 0
+        served = np.bincount(rows[active], minlength=len(sup)).astype(float)
+        coder, index = category_orders
+        category_codes = coder.codes(pd.DataFrame({"category": main_category}))
+        category_total = index.window_sum(category_codes, t, long, columns=[1])[:, 0]
+        share = np.where(category_total > 0, main_weight / category_total, np.nan)
+        return {f"sup_categories_{long}d": served, f"sup_main_category_spend_share_{long}d": share}
+
+
+def _p90_from_thresholds(sums: np.ndarray, thresholds: tuple[int, ...]) -> np.ndarray:
+    """The 90th-percentile delay on the threshold grid: the largest threshold reached by over 10 %.
+
+    ``sums`` holds the delivered count then one count per threshold of deliveries at
+    least that late. The result is a lower bound of the true percentile, exact at the
+    grid points (0 when fewer than 10 % of deliveries were late, NaN without deliveries).
+    """
+    count = sums[:, 0]
+    p90 = np.zeros(len(count))
+    for column, threshold in enumerate(thresholds, start=1):
+        p90 = np.where(sums[:, column] > 0.1 * count, float(threshold), p90)
+    return np.where(count > 0, p90, np.nan)
+
+
+def snapshot_dates(start: pd.Timestamp, end: pd.Timestamp, frequency: str = "MS") -> pd.DatetimeIndex:
+    """As-of days from ``start`` to ``end`` inclusive (default: first day of every month)."""
+    return pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq=frequency)
+
+
+def active_snapshots(index: SupplierHistoryIndex, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """``(supplier_id, as_of)`` for every supplier active at each date, ordered by supplier then date."""
+    suppliers = index.known_suppliers()
+    grid = pd.DataFrame(
+        {
+            "supplier_id": np.repeat(suppliers, len(dates)),
+            "as_of": np.tile(dates.to_numpy(dtype="datetime64[ns]"), len(suppliers)),
+        }
+    )
+    keep = index.active(grid["supplier_id"].to_numpy(), grid["as_of"])
+    return grid.loc[keep].reset_index(drop=True)
+
+
+__all__ = [
+    "SNAPSHOT_KEYS",
+    "SupplierHistoryIndex",
+    "active_snapshots",
+    "snapshot_dates",
+]
