@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ def log_training_run(
             name="model",
             python_model=ModelPyfunc(),
             artifacts={"model": str(model_path)},
-            signature=infer_signature(input_example, output_example),
+            signature=_signature(input_example, output_example),
             input_example=input_example,
             pip_requirements=_pip_requirements(),
             registered_model_name=MODEL_NAMES[kind],
@@ -133,6 +134,13 @@ def log_training_run(
             MODEL_NAMES[kind], version, "training_as_of", tags.get("training_as_of", "")
         )
         return LoggedModel(run.info.run_id, version)
+
+
+def _signature(input_example: pd.DataFrame, output_example: pd.DataFrame) -> Any:
+    with warnings.catch_warnings():
+        # Integer outputs (the 0-100 risk score) are never missing; MLflow's hint does not apply.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        return infer_signature(input_example, output_example)
 
 
 def _pip_requirements() -> list[str]:

@@ -40,6 +40,7 @@ _INCREASING_PREFIXES = (
     "sup_severe_",
     "sup_delay_",
     "sup_overdue_",
+    "sup_expected_severe_",
     "sup_open_",
     "category_late_rate_",
     "country_late_rate_",
@@ -53,7 +54,7 @@ _DECREASING_PREFIXES = ("sup_otif_rate_", "sup_fill_rate_", "sup_days_since_")
 def risk_direction(name: str) -> int:
     """+1 when more of the feature may only raise the risk, -1 when it may only lower it, else 0.
 
-    Lateness, severity, delay, overdue and open exposure raise it; on-time-in-full,
+    Lateness, severity, delay, expected severe delays, overdue and open exposure raise it; on-time-in-full,
     fill and time since the last (severe) delay lower it. Volume, breadth and
     lead-time variability are left free. So moving a supplier's past promises
     earlier (turning recent deliveries into severe delays) can never lower its risk.

@@ -23,6 +23,11 @@ def _count(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _counted(value: float, singular: str, plural: str) -> str:
+    """``1 late delivery``, ``4 late deliveries``."""
+    return f"{_count(value)} {singular if round(value) == 1 else plural}"
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.0f}%"
 
@@ -37,8 +42,8 @@ def _median_note(median: float, fmt: Callable[[float], str]) -> str:
 
 def _severe_lines(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
     return (
-        f"{_count(row[m.group(0)])} deliveries ≥{ctx['severe_days']} days late in the last {m.group(1)} days"
-        + _median_note(median, _count)
+        f"{_counted(row[m.group(0)], 'delivery', 'deliveries')} ≥{ctx['severe_days']} days late"
+        f" in the last {m.group(1)} days" + _median_note(median, _count)
     )
 
 
@@ -58,8 +63,9 @@ def _late_rate(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, A
 
 
 def _late_lines(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
-    return f"{_count(row[m.group(0)])} late deliveries in the last {m.group(1)} days" + _median_note(
-        median, _count
+    return (
+        f"{_counted(row[m.group(0)], 'late delivery', 'late deliveries')} in the last {m.group(1)} days"
+        + _median_note(median, _count)
     )
 
 
@@ -123,7 +129,7 @@ def _lead_change(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str,
 
 def _open_lines(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
     open_lines, overdue = row.get("sup_open_lines", 0), row.get("sup_overdue_lines", 0)
-    return f"{_count(open_lines)} open lines, {_count(overdue)} already overdue"
+    return f"{_counted(open_lines, 'open line', 'open lines')}, {_count(overdue)} already overdue"
 
 
 def _open_value(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
@@ -134,7 +140,7 @@ def _open_value(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, 
 
 
 def _due(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
-    return f"{_count(row[m.group(0)])} open lines falling due in the next {m.group(1)} days"
+    return f"{_counted(row[m.group(0)], 'open line', 'open lines')} falling due in the next {m.group(1)} days"
 
 
 def _due_value(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:

@@ -1,0 +1,91 @@
+"""Behaviour tests of a trained disruption model: more severe delays never lower risk; sparse means prior."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from supplierrisk.modeling.config import TrainConfig
+from supplierrisk.modeling.disruption import DisruptionModel, train_disruption
+from supplierrisk.schema import conform
+from supplierrisk.scoring import score_suppliers
+from supplierrisk.synth import SynthConfig, generate_history
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[DisruptionModel, pd.DataFrame, pd.Timestamp]:
+    synth = generate_history(SynthConfig(suppliers=150, years=3.0, seed=11))
+    config = TrainConfig.model_validate({"model": "disruption", "backtest": {"folds": 2, "test_days": 120}})
+    training = train_disruption(synth.history, synth.export_date, config, config.feature_config(0, 0.0))
+    return training.model, synth.history, synth.export_date
+
+
+def risk(model: DisruptionModel, history: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    scored = score_suppliers(model, history, as_of, explain=False)
+    return scored.set_index("supplier_id")["p_disruption"]
+
+
+def test_adding_severe_delays_to_recent_history_never_lowers_risk(trained) -> None:
+    model, history, as_of = trained
+    base = risk(model, history, as_of)
+    delivered = history["delivered_date"]
+    # Recent deliveries that arrived on time and took at least 20 days: move each promise to 20 days
+    # before the delivery, so the same delivery becomes a >= 14-day delay (nothing else changes).
+    candidates = history.loc[
+        (delivered >= as_of - pd.Timedelta(days=60))
+        & (delivered < as_of)
+        & (delivered <= history["promised_date"])
+        & ((delivered - history["order_date"]).dt.days >= 20)
+    ]
+    suppliers = candidates["supplier_id"].drop_duplicates().head(40)
+    assert len(suppliers) >= 20
+    for k in (1, 3):
+        worse = history.copy()
+        chosen = (
+            candidates.loc[candidates["supplier_id"].isin(suppliers)].groupby("supplier_id").head(k).index
+        )
+        worse.loc[chosen, "promised_date"] = worse.loc[chosen, "delivered_date"] - pd.Timedelta(days=20)
+        after = risk(model, worse, as_of)
+        change = after[suppliers] - base[suppliers]
+        assert (change >= -1e-12).all(), change[change < 0]
+        assert (change > 0).mean() > 0.5  # the model does react to them
+
+
+def test_a_supplier_with_one_line_gets_a_prior_driven_risk(trained) -> None:
+    model, history, as_of = trained
+    template = history.loc[history["delivered_date"] < as_of - pd.Timedelta(days=30)].iloc[0].to_dict()
+    rows = []
+    for supplier, delay in (("ONE-ON-TIME", 0), ("ONE-SEVERE", 30)):
+        row = dict(template, supplier_id=supplier, po_id=f"PO-{supplier}")
+        row["order_date"] = as_of - pd.Timedelta(days=120)
+        row["promised_date"] = as_of - pd.Timedelta(days=90)
+        row["delivered_date"] = row["promised_date"] + pd.Timedelta(days=delay)
+        rows.append(row)
+    extended = pd.concat([history, conform(pd.DataFrame(rows))], ignore_index=True)
+    p = risk(model, extended, as_of)
+    established = p.drop(["ONE-ON-TIME", "ONE-SEVERE"])
+    low, high = established.quantile([0.02, 0.98])
+    for supplier in ("ONE-ON-TIME", "ONE-SEVERE"):
+        # Neither extreme: inside the central 96 % of established suppliers' risks.
+        assert low <= p[supplier] <= high, (supplier, p[supplier], low, high)
+    # One severe delay moves a one-line supplier far less than the spread between established ones.
+    assert abs(p["ONE-SEVERE"] - p["ONE-ON-TIME"]) < established.std()
+
+
+def test_scores_do_not_depend_on_row_order(trained) -> None:
+    model, history, as_of = trained
+    shuffled = history.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    pd.testing.assert_series_equal(risk(model, history, as_of), risk(model, shuffled, as_of))
+
+
+def test_score_and_band_follow_the_probability(trained) -> None:
+    model, history, as_of = trained
+    scored = score_suppliers(model, history, as_of, top=20)
+    assert scored["p_disruption"].is_monotonic_decreasing
+    np.testing.assert_array_equal(scored["risk_score"], np.round(100 * scored["p_disruption"]).astype(int))
+    medium, high = model.bands
+    expected = np.where(
+        scored["p_disruption"] >= high, "high", np.where(scored["p_disruption"] >= medium, "medium", "low")
+    )
+    np.testing.assert_array_equal(scored["risk_band"], expected)
+    assert scored["driver_1"].str.len().gt(0).all()
+    assert all(len(d) == 3 for d in scored["drivers"])

@@ -1,0 +1,87 @@
+"""Disruption examples: only snapshots with a settled label, no label reaching past the as-of."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from supplierrisk.features import known_history
+from supplierrisk.labels import DisruptionEvent, disruption_labels
+from supplierrisk.modeling.config import DISRUPTION_DEFAULTS, TrainConfig, load_train_config
+from supplierrisk.modeling.disruption import build_disruption_examples, risk_direction
+from tests.unit.features.conftest import random_history
+from tests.unit.features.test_leakage import scramble_after
+
+CONFIG = TrainConfig.model_validate({"model": "disruption"})
+FEATURES = CONFIG.feature_config(0, 0.0)
+EVENT = DisruptionEvent()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_only_snapshots_with_a_complete_horizon_are_used(seed: int) -> None:
+    history = random_history(seed, n=800)
+    as_of = pd.Timestamp("2024-03-15")
+    examples, _ = build_disruption_examples(history, as_of, FEATURES, EVENT)
+    assert len(examples) > 0
+    # Every label is settled by the training as-of, so no label reaches past it.
+    assert (examples.known_time <= as_of).all()
+    assert (examples.event_time + pd.Timedelta(days=EVENT.label_reach_days) <= as_of).all()
+    # The latest usable snapshot is the last month start whose horizon closed in time.
+    assert examples.event_time.max() == pd.Timestamp("2023-12-01")
+    # Labels equal those computed from the full (future) history: nothing was still unknown.
+    snaps = examples.aux[["supplier_id", "as_of"]]
+    full = disruption_labels(history, snaps, EVENT)
+    np.testing.assert_array_equal(full["event"].to_numpy(), examples.label)
+
+
+@pytest.mark.parametrize("delete", [False, True])
+def test_outcomes_after_the_training_as_of_change_nothing(delete: bool) -> None:
+    history = random_history(2, n=800)
+    as_of = pd.Timestamp("2024-02-20")
+    before, _ = build_disruption_examples(history, as_of, FEATURES, EVENT)
+    changed = scramble_after(history, as_of + pd.Timedelta(days=1), 2, delete)
+    after, _ = build_disruption_examples(changed, as_of, FEATURES, EVENT)
+    pd.testing.assert_frame_equal(before.features, after.features)
+    np.testing.assert_array_equal(before.label, after.label)
+
+
+def test_training_history_is_what_was_known() -> None:
+    history = random_history(3, n=800)
+    as_of = pd.Timestamp("2024-02-20")
+    direct, _ = build_disruption_examples(history, as_of, FEATURES, EVENT)
+    truncated, _ = build_disruption_examples(known_history(history, as_of), as_of, FEATURES, EVENT)
+    pd.testing.assert_frame_equal(direct.features, truncated.features)
+
+
+def test_risk_directions() -> None:
+    assert risk_direction("sup_severe_lines_90d") == 1
+    assert risk_direction("sup_late_rate_slope_per_quarter_365d") == 1
+    assert risk_direction("category_severe_rate_365d") == 1
+    assert risk_direction("sup_otif_rate_90d") == -1
+    assert risk_direction("sup_days_since_severe") == -1
+    assert risk_direction("sup_lead_time_std_days_90d") == 0
+    assert risk_direction("sup_known_lines_365d") == 0
+
+
+def test_disruption_config_defaults_and_overrides(tmp_path) -> None:
+    assert CONFIG.features.windows_days == DISRUPTION_DEFAULTS["features"]["windows_days"]
+    assert CONFIG.offset_feature is None
+    assert CONFIG.gate.reference_models == ["logistic_regression"]
+    path = tmp_path / "d.yaml"
+    path.write_text(
+        "model: disruption\nevent:\n  kind: severe_share\n  horizon_days: 60\nfeatures:\n  prior_strength_lines: 5\n"
+    )
+    loaded = load_train_config(path, "disruption")
+    assert loaded.event.event() == DisruptionEvent(kind="severe_share", horizon_days=60)
+    # Nested sections merge with the disruption defaults.
+    assert loaded.features.windows_days == [90, 180, 365]
+    assert loaded.features.prior_strength_lines == 5
+    assert loaded.feature_config(0, 0.0).due_horizon_days == 60
+    # The OTD defaults are untouched.
+    assert TrainConfig().features.windows_days == [30, 90, 180, 365]
+
+
+def test_bad_event_config_names_the_entry(tmp_path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text("model: disruption\nevent:\n  kind: often\n")
+    with pytest.raises(ValueError, match=r"event\.kind"):
+        load_train_config(path, "disruption")
