@@ -20,7 +20,7 @@ import pandas as pd
 from supplierrisk.schema import CANONICAL_FIELDS
 from supplierrisk.storage import write_parquet
 
-__all__ = ["SynthConfig", "SynthHistory", "generate_history", "write_synth"]
+__all__ = ["SynthConfig", "SynthHistory", "disruption_truth", "generate_history", "write_synth"]
 
 Array = npt.NDArray[Any]
 
@@ -697,3 +697,24 @@ def _make_lines(
 def _frame(columns: dict[str, Array]) -> pd.DataFrame:
     """Wrap ``columns`` in a frame without copying them (``copy=False`` also skips consolidation)."""
     return pd.DataFrame(columns, copy=False)
+
+
+def disruption_truth(episodes: pd.DataFrame, snapshots: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Per ``(supplier_id, as_of)`` snapshot, the true disruption state in ``(as_of, as_of + horizon]``.
+
+    ``in_episode``: some episode of the supplier overlaps the horizon (including one
+    already under way at as-of); ``episode_starts``: an episode begins inside it.
+    Episodes run from ``start_date`` to ``end_date`` inclusive.
+    """
+    as_of = pd.to_datetime(snapshots["as_of"])
+    frame = pd.DataFrame({"supplier_id": snapshots["supplier_id"].to_numpy(), "as_of": as_of.to_numpy()})
+    frame["row"] = np.arange(len(frame))
+    joined = frame.merge(episodes, on="supplier_id", how="inner")
+    horizon_end = joined["as_of"] + pd.Timedelta(days=horizon_days)
+    overlaps = (joined["start_date"] <= horizon_end) & (joined["end_date"] > joined["as_of"])
+    starts = (joined["start_date"] > joined["as_of"]) & (joined["start_date"] <= horizon_end)
+    in_episode = np.zeros(len(frame), dtype=bool)
+    episode_starts = np.zeros(len(frame), dtype=bool)
+    in_episode[joined.loc[overlaps, "row"].to_numpy()] = True
+    episode_starts[joined.loc[starts, "row"].to_numpy()] = True
+    return pd.DataFrame({"in_episode": in_episode, "episode_starts": episode_starts}, index=snapshots.index)

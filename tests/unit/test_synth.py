@@ -259,3 +259,26 @@ def test_write_synth_round_trips(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(conform(history), result.history)
     for name in ("truth", "episodes", "suppliers"):
         pd.testing.assert_frame_equal(pd.read_parquet(paths[name]), getattr(result, name))
+
+
+def test_disruption_truth_by_hand() -> None:
+    from supplierrisk.synth import disruption_truth
+
+    episodes = pd.DataFrame(
+        {
+            "supplier_id": ["A", "A", "B"],
+            "start_date": pd.to_datetime(["2024-01-01", "2024-06-01", "2024-03-31"]),
+            "end_date": pd.to_datetime(["2024-02-15", "2024-06-30", "2024-04-30"]),
+        }
+    )
+    snaps = pd.DataFrame(
+        {
+            "supplier_id": ["A", "A", "B", "B", "C"],
+            "as_of": pd.to_datetime(["2024-02-01", "2024-02-15", "2024-01-01", "2024-03-31", "2024-01-01"]),
+        }
+    )
+    truth = disruption_truth(episodes, snaps, 90)
+    # A at 1 Feb: under way (to 15 Feb). A at 15 Feb: first ended that day; second starts after 15 May.
+    # B at 1 Jan: starts 31 Mar, day 90. B at 31 Mar: starts on the as-of itself, so under way only.
+    assert truth["in_episode"].tolist() == [True, False, True, True, False]
+    assert truth["episode_starts"].tolist() == [False, False, True, False, False]

@@ -35,10 +35,12 @@ class EventIndex:
         keep = (day != NO_DAY) & (group >= 0)
         group, day = group[keep].astype(np.int64), day[keep].astype(np.int64)
         values = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
-        order = np.lexsort((day, group))
+        # One int64 key sorts faster than a two-key lexsort, with the same (stable) order.
+        key = group * GROUP_SHIFT + day
+        order = np.argsort(key, kind="stable")
+        self.key = key[order]
         self.group = group[order]
         self.day = day[order]
-        self.key = self.group * GROUP_SHIFT + self.day
         sorted_values = values[order]
         self._width = int(sorted_values.shape[1])
         # Cumulative sums restart at each group so large groups never swamp small ones.
@@ -47,8 +49,10 @@ class EventIndex:
         self.values = sorted_values if keep_values else None
 
     def _group_cumsum(self, values: np.ndarray) -> np.ndarray:
-        within = pd.DataFrame(values).groupby(self.group, sort=False).cumsum().to_numpy()
-        return np.asfortranarray(np.vstack([np.zeros((1, values.shape[1])), within]))
+        # One grouped pass, copied once into a column-major array (no stacked intermediate copy).
+        out = np.zeros((len(values) + 1, values.shape[1]), order="F")
+        out[1:] = pd.DataFrame(values).groupby(self.group, sort=False).cumsum().to_numpy()
+        return out
 
     @property
     def width(self) -> int:

@@ -68,7 +68,8 @@ def test_disruption_config_defaults_and_overrides(tmp_path) -> None:
     assert CONFIG.gate.reference_models == ["logistic_regression"]
     path = tmp_path / "d.yaml"
     path.write_text(
-        "model: disruption\nevent:\n  kind: severe_share\n  horizon_days: 60\nfeatures:\n  prior_strength_lines: 5\n"
+        "model: disruption\nevent:\n  kind: severe_share\n  horizon_days: 60\n"
+        "features:\n  prior_strength_lines: 5\n"
     )
     loaded = load_train_config(path, "disruption")
     assert loaded.event.event() == DisruptionEvent(kind="severe_share", horizon_days=60)
