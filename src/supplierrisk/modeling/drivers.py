@@ -57,9 +57,15 @@ def _severe_rate(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str,
 def _late_rate(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
     window = m.group(1)
     late, known = row.get(f"sup_late_lines_{window}d"), row.get(f"sup_known_lines_{window}d")
-    counts = "" if late is None or known is None else f", {_count(late)} of {_count(known)} lines late"
-    otd_median = _median_note(1.0 - median, _pct) if not math.isnan(median) else ""
-    return f"on-time delivery {_pct(1.0 - row[m.group(0)])} over the last {window} days{counts}" + otd_median
+    if late is not None and known is not None and known > 0:
+        # The observed share with its counts: the smoothed rate the model reads differs for few lines.
+        return (
+            f"on-time delivery {_pct(1.0 - late / known)} over the last {window} days"
+            f" ({_count(late)} of {_count(known)} lines late)"
+        )
+    return f"estimated on-time delivery {_pct(1.0 - row[m.group(0)])} over the last {window} days" + (
+        _median_note(1.0 - median, _pct) if not math.isnan(median) else ""
+    )
 
 
 def _late_lines(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ ROW = pd.Series(
         "supplier_country": "India",
         "sup_severe_lines_90d": 4.0,
         "sup_late_rate_90d": 0.25,
+        "sup_late_rate_180d": 0.25,
         "sup_late_lines_90d": 12.0,
         "sup_known_lines_90d": 48.0,
         "sup_lead_time_std_change_90d_vs_365d": 0.6,
@@ -33,9 +34,14 @@ ROW = pd.Series(
         (
             "sup_late_rate_90d",
             0.1,
-            "on-time delivery 75% over the last 90 days, 12 of 48 lines late (category median: 90%)",
+            "on-time delivery 75% over the last 90 days (12 of 48 lines late)",
         ),
         ("sup_lead_time_std_change_90d_vs_365d", np.nan, "lead-time variability up 60% on its 1-year level"),
+        (
+            "sup_late_rate_180d",
+            0.1,
+            "estimated on-time delivery 75% over the last 180 days (category median: 90%)",
+        ),
         ("sup_open_lines", np.nan, "32 open lines, 9 already overdue"),
         ("sup_overdue_lines", np.nan, "32 open lines, 9 already overdue"),
         ("sup_days_since_severe", np.nan, "no ≥14-day delay on record"),
