@@ -26,7 +26,7 @@ from supplierrisk.features.suppliers import SupplierHistoryIndex
 from supplierrisk.labels import disruption_labels
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.disruption import train_disruption
-from supplierrisk.scoring import score_suppliers, supplier_snapshot_features
+from supplierrisk.scoring import history_at, score_supplier_risk, supplier_snapshot_features
 from supplierrisk.synth import SynthConfig, disruption_truth, generate_history
 
 
@@ -59,7 +59,9 @@ def main() -> None:
     means = training.backtest.mean()[["roc_auc", "brier", "log_loss", "ece"]]
     print("mean backtest over", len(training.folds), "folds:")
     print(means.round(4).to_string())
-    scored = score_suppliers(training.model, known, as_of, explain=False)
+    scored = score_supplier_risk(
+        training.model, history_at(known, as_of, training.model.feature_config), explain=False
+    )
     snaps = pd.DataFrame({"supplier_id": scored["supplier_id"], "as_of": as_of})
     frame = supplier_snapshot_features(SupplierHistoryIndex(known, features_config), as_of).set_index(
         "supplier_id"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from supplierrisk.scoring import score_open_lines, score_suppliers
+from supplierrisk.scoring import history_at, score_open_lines, score_supplier_risk
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store, write_csv, write_parquet
 from supplierrisk.tracking import CHAMPION, DISRUPTION_MODEL_NAME, OTD_MODEL_NAME, connect, load_model
@@ -34,7 +34,8 @@ def run_predict_otd(settings: Settings, as_of: pd.Timestamp, out: Path | None) -
     history = _load_history(settings, as_of)
     client = connect(settings)
     model, version = load_model(client, OTD_MODEL_NAME, CHAMPION)
-    scored = score_open_lines(model, history, as_of)
+    at = history_at(history, as_of, model.feature_config, suppliers=False)
+    scored = score_open_lines(model, at)
     scored.insert(3, "as_of", as_of.date().isoformat())
     scored["model_version"] = str(version.version)
     if out is not None:
@@ -53,7 +54,8 @@ def run_predict_disruption(
     history = _load_history(settings, as_of)
     client = connect(settings)
     model, version = load_model(client, DISRUPTION_MODEL_NAME, CHAMPION)
-    scored = score_suppliers(model, history, as_of, category=category, top=top)
+    at = history_at(history, as_of, model.feature_config)
+    scored = score_supplier_risk(model, at, category=category, top=top)
     scored["model_version"] = str(version.version)
     if out is not None:
         written = scored.drop(columns=["drivers"], errors="ignore")

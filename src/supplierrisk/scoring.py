@@ -1,10 +1,17 @@
-"""Scoring with loaded models: the one path used by ``predict``, batch scoring and the API."""
+"""Scoring with loaded models: the one path used by ``predict``, batch scoring and the API.
+
+``history_at`` builds what the store knew at an as-of day and its point-in-time
+index once; every scorer then reads from it, so a batch scoring lines and
+suppliers pays for the index a single time.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-from supplierrisk.features import HistoryIndex, build_line_features, known_history
+from supplierrisk.features import FeatureConfig, HistoryIndex, build_line_features, known_history
 from supplierrisk.features.suppliers import SupplierHistoryIndex, active_snapshots
 from supplierrisk.labels import open_lines
 from supplierrisk.modeling.disruption import DisruptionModel
@@ -34,12 +41,38 @@ def score_lines(
     return pd.concat([keys, scored], axis=1)
 
 
-def score_open_lines(model: OtdModel, history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Score every line open and not yet due at ``as_of``, from the history known then."""
+@dataclass(frozen=True)
+class HistoryAt:
+    """What the store knew at the end of ``as_of``, and its point-in-time index."""
+
+    as_of: pd.Timestamp
+    known: pd.DataFrame
+    index: HistoryIndex
+
+
+def history_at(
+    history: pd.DataFrame, as_of: pd.Timestamp, config: FeatureConfig, suppliers: bool = True
+) -> HistoryAt:
+    """The known history at ``as_of`` and its index (with supplier snapshots when ``suppliers``)."""
+    as_of = pd.Timestamp(as_of).normalize()
     known = known_history(history, as_of)
-    mask = open_lines(known, as_of, model.feature_config.on_time_tolerance_days)
-    index = HistoryIndex(known, model.feature_config)
-    scored = score_lines(model, index, known.loc[mask.to_numpy()], as_of)
+    index = SupplierHistoryIndex(known, config) if suppliers else HistoryIndex(known, config)
+    return HistoryAt(as_of, known, index)
+
+
+def open_line_mask(at: HistoryAt, tolerance_days: int) -> pd.Series:
+    """Lines open and not yet due at the as-of (the ones the OTD model scores)."""
+    return open_lines(at.known, at.as_of, tolerance_days)
+
+
+def score_open_lines(model: OtdModel, at: HistoryAt) -> pd.DataFrame:
+    """Score every line open and not yet due at the as-of, with its category, promise and value."""
+    mask = open_line_mask(at, model.feature_config.on_time_tolerance_days).to_numpy()
+    lines = at.known.loc[mask]
+    scored = score_lines(model, at.index.reconfigured(model.feature_config), lines, at.as_of)
+    context = lines.reindex(columns=["category", "promised_date"])
+    context["open_value"] = lines["quantity_ordered"] * lines["unit_price"]
+    scored = pd.concat([scored, context], axis=1)
     return scored.sort_values(["po_id", "line_id"], kind="mergesort", ignore_index=True)
 
 
@@ -73,10 +106,9 @@ def suppliers_in_category(history: pd.DataFrame, category: str, as_of: pd.Timest
     return set(history.loc[in_category & (recent | still_open), "supplier_id"])
 
 
-def score_suppliers(
+def score_supplier_risk(
     model: DisruptionModel,
-    history: pd.DataFrame,
-    as_of: pd.Timestamp,
+    at: HistoryAt,
     category: str | None = None,
     explain: bool = True,
     top: int | None = None,
@@ -87,16 +119,17 @@ def score_suppliers(
     it); ``top`` keeps the riskiest ones. Contributions are computed only for the rows
     returned; the category medians in the sentences compare with all active suppliers.
     """
-    as_of = pd.Timestamp(as_of).normalize()
-    known = known_history(history, as_of)
-    index = SupplierHistoryIndex(known, model.feature_config)
+    if not isinstance(at.index, SupplierHistoryIndex):
+        raise TypeError("supplier risk needs a history_at(..., suppliers=True)")
+    as_of = at.as_of
+    index = at.index.reconfigured(model.feature_config)
     frame = supplier_snapshot_features(index, as_of)
     scored = model.predict(frame)
     context = frame.reindex(columns=["supplier_id", *SUPPLIER_CONTEXT])
     out = pd.concat([context, scored], axis=1)
     out.insert(1, "as_of", as_of.date().isoformat())
     if category is not None:
-        members = suppliers_in_category(known, category, as_of, model.feature_config.long_window_days)
+        members = suppliers_in_category(at.known, category, as_of, model.feature_config.long_window_days)
         out = out.loc[out["supplier_id"].isin(members)]
     out = out.sort_values(["p_disruption", "supplier_id"], ascending=[False, True], kind="mergesort")
     if top is not None:

@@ -7,7 +7,7 @@ import pytest
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.disruption import DisruptionModel, train_disruption
 from supplierrisk.schema import conform
-from supplierrisk.scoring import score_suppliers
+from supplierrisk.scoring import history_at, score_supplier_risk
 from supplierrisk.synth import SynthConfig, generate_history
 
 
@@ -20,7 +20,7 @@ def trained() -> tuple[DisruptionModel, pd.DataFrame, pd.Timestamp]:
 
 
 def risk(model: DisruptionModel, history: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
-    scored = score_suppliers(model, history, as_of, explain=False)
+    scored = score_supplier_risk(model, history_at(history, as_of, model.feature_config), explain=False)
     return scored.set_index("supplier_id")["p_disruption"]
 
 
@@ -79,7 +79,7 @@ def test_scores_do_not_depend_on_row_order(trained) -> None:
 
 def test_score_and_band_follow_the_probability(trained) -> None:
     model, history, as_of = trained
-    scored = score_suppliers(model, history, as_of, top=20)
+    scored = score_supplier_risk(model, history_at(history, as_of, model.feature_config), top=20)
     assert scored["p_disruption"].is_monotonic_decreasing
     np.testing.assert_array_equal(scored["risk_score"], np.round(100 * scored["p_disruption"]).astype(int))
     medium, high = model.bands

@@ -19,7 +19,9 @@ change a feature at ``as_of``: that is what the leakage tests check.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -147,6 +149,15 @@ def _log1p_safe(values: np.ndarray) -> np.ndarray:
 GROUP_LEVELS = {"category": ["category"], "country": ["supplier_country"], "mode": ["ship_mode"]}
 
 
+# Feature settings that shape the indexes themselves; the others only shape queries.
+_BUILD_SETTINGS = (
+    "severe_delay_days",
+    "on_time_tolerance_days",
+    "in_full_tolerance",
+    "delay_thresholds_days",
+)
+
+
 class HistoryIndex:
     """Event indexes over one canonical history, queried as of any day."""
 
@@ -202,6 +213,19 @@ class HistoryIndex:
         self.overall = EventIndex(
             np.zeros(len(history), dtype=np.int64), out.known_day, outcome_values[:, :2]
         )
+
+    def reconfigured(self, config: FeatureConfig) -> Self:
+        """The same indexes queried with another config (windows, priors); shares all arrays.
+
+        Lets one index built over a large history serve models with different windows,
+        as long as the settings the indexes were built with agree.
+        """
+        differing = [f for f in _BUILD_SETTINGS if getattr(config, f) != getattr(self.config, f)]
+        if differing:
+            raise ValueError(f"index built with other {', '.join(differing)}: build a new one")
+        clone = copy.copy(self)
+        clone.config = config
+        return clone
 
     def supplier_features(self, queries: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
         """Supplier-history features per query row (needs ``supplier_id``; uses ``category`` for priors)."""

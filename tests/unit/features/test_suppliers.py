@@ -155,3 +155,13 @@ def test_snapshots_equal_recomputation_from_history_known_then(seed: int) -> Non
         truncated = known_history(history, as_of - pd.Timedelta(days=1))
         alone = SupplierHistoryIndex(truncated, CONFIG).snapshot_features(snap)
         pd.testing.assert_frame_equal(batch.iloc[[position]], alone, check_dtype=False)
+
+
+def test_reconfigured_index_equals_a_fresh_one(small: pd.DataFrame) -> None:
+    other = FeatureConfig(windows_days=(30, 365), decay_half_lives_days=(21.0,), prior_strength_lines=3.0)
+    shared = SupplierHistoryIndex(small, CONFIG).reconfigured(other)
+    snaps = pd.DataFrame({"supplier_id": ["A", "B"], "as_of": D("2024-04-01")})
+    fresh = SupplierHistoryIndex(small, other).snapshot_features(snaps)
+    pd.testing.assert_frame_equal(shared.snapshot_features(snaps), fresh)
+    with pytest.raises(ValueError, match="severe_delay_days"):
+        SupplierHistoryIndex(small, CONFIG).reconfigured(FeatureConfig(severe_delay_days=7))
