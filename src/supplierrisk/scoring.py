@@ -65,15 +65,25 @@ def open_line_mask(at: HistoryAt, tolerance_days: int) -> pd.Series:
     return open_lines(at.known, at.as_of, tolerance_days)
 
 
-def score_open_lines(model: OtdModel, at: HistoryAt) -> pd.DataFrame:
-    """Score every line open and not yet due at the as-of, with its category, promise and value."""
+def score_open_lines_with_features(model: OtdModel, at: HistoryAt) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores of every line open and not yet due at the as-of, and the feature rows behind them.
+
+    Scores carry the line keys, category, promised date and open value; both frames
+    are in ``(po_id, line_id)`` order with a fresh index.
+    """
     mask = open_line_mask(at, model.feature_config.on_time_tolerance_days).to_numpy()
     lines = at.known.loc[mask]
-    scored = score_lines(model, at.index.reconfigured(model.feature_config), lines, at.as_of)
+    lines = lines.sort_values(["po_id", "line_id"], kind="mergesort")
+    features = line_features(model, at.index.reconfigured(model.feature_config), lines, at.as_of)
     context = lines.reindex(columns=["category", "promised_date"])
     context["open_value"] = lines["quantity_ordered"] * lines["unit_price"]
-    scored = pd.concat([scored, context], axis=1)
-    return scored.sort_values(["po_id", "line_id"], kind="mergesort", ignore_index=True)
+    scored = pd.concat([lines.reindex(columns=list(LINE_KEYS)), model.predict(features), context], axis=1)
+    return scored.reset_index(drop=True), features.reset_index(drop=True)
+
+
+def score_open_lines(model: OtdModel, at: HistoryAt) -> pd.DataFrame:
+    """Score every line open and not yet due at the as-of (see ``score_open_lines_with_features``)."""
+    return score_open_lines_with_features(model, at)[0]
 
 
 # Snapshot facts shown beside a supplier's risk (its own numbers, for reading the score).
@@ -113,6 +123,17 @@ def score_supplier_risk(
     explain: bool = True,
     top: int | None = None,
 ) -> pd.DataFrame:
+    """Disruption risk of suppliers at the as-of (see ``score_supplier_risk_with_features``)."""
+    return score_supplier_risk_with_features(model, at, category, explain, top)[0]
+
+
+def score_supplier_risk_with_features(
+    model: DisruptionModel,
+    at: HistoryAt,
+    category: str | None = None,
+    explain: bool = True,
+    top: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Disruption risk of every supplier active at ``as_of``, riskiest first, with drivers for shown rows.
 
     ``category`` keeps suppliers that served it in the last year (or have open lines in
@@ -143,4 +164,4 @@ def score_supplier_risk(
             severe_days=model.feature_config.severe_delay_days,
         )
         out = pd.concat([out, drivers], axis=1)
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), frame.loc[out.index].reset_index(drop=True)

@@ -36,6 +36,22 @@ class Settings(BaseSettings):
         description="Artifact location for new experiments; default <home>/mlartifacts.",
     )
 
+    results_db_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the batch results database; default SQLite in the data home.",
+    )
+    batch_max_days_after_data: int = Field(
+        default=7,
+        ge=0,
+        description="A batch as-of may be at most this many days after the store's last known day.",
+    )
+    drift_alert_share: float = Field(
+        default=0.3, gt=0.0, le=1.0, description="Alert when at least this share of features drifted."
+    )
+    drift_sample_rows: int = Field(
+        default=20_000, ge=100, description="Rows sampled from each side for the drift report."
+    )
+
     @property
     def tracking_uri(self) -> str:
         """The MLflow tracking URI in force."""
@@ -64,3 +80,15 @@ class Settings(BaseSettings):
     def reports_dir(self) -> Path:
         """Where ingest and KPI reports go."""
         return self.home / "reports"
+
+    @property
+    def batches_dir(self) -> Path:
+        """Published batch folders, the LATEST pointer and the batch lock."""
+        return self.home / "batches"
+
+    @property
+    def results_url(self) -> str:
+        """The results database URL in force."""
+        if self.results_db_url:
+            return self.results_db_url
+        return f"sqlite:///{(self.home / 'results.db').resolve()}"

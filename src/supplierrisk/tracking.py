@@ -37,6 +37,10 @@ class TrackingError(RuntimeError):
     """The tracking server or registry cannot be used."""
 
 
+class MissingChampionError(TrackingError):
+    """A model has no version under the requested alias."""
+
+
 def connect(settings: Settings) -> MlflowClient:
     """Point MLflow at the configured URI and check it answers, failing fast with the URI."""
     uri = settings.tracking_uri
@@ -229,7 +233,7 @@ def load_model(client: MlflowClient, name: str, alias: str = CHAMPION) -> tuple[
     """Load the supplierrisk model behind ``name@alias`` and its registry version."""
     version = version_for_alias(client, name, alias)
     if version is None:
-        raise TrackingError(f"model {name} has no '{alias}' version yet: train and promote one first")
+        raise MissingChampionError(f"model {name} has no '{alias}' version yet: train and promote one first")
     loaded = mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
     return loaded.unwrap_python_model().unwrap(), version
 

@@ -1,0 +1,187 @@
+"""Batch scoring job: champions in, an immutable versioned batch out (folder, database, MLflow run).
+
+Stages: check inputs, take the lock, score and roll up (library), write the
+files into a temporary folder, publish it with a rename, store the tables in the
+results database, point LATEST at it, log the MLflow run, apply retention.
+Each failure the scheduler must tell apart has its own exception and exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from pipelines.kpis import kpi_params
+from pipelines.train import latest_day
+from supplierrisk import batchstore, results
+from supplierrisk.batch import TABLES, BatchTables, batch_id, compute_batch, manifest
+from supplierrisk.settings import Settings
+from supplierrisk.storage import data_fingerprint, load_store, write_parquet, write_text
+from supplierrisk.tracking import (
+    CHAMPION,
+    DISRUPTION_MODEL_NAME,
+    OTD_MODEL_NAME,
+    connect,
+    ensure_experiment,
+    load_model,
+)
+
+BATCH_EXPERIMENT = "batch-scoring"
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class AsOfOutsideDataError(ValueError):
+    """The batch as-of is before the first order or too long after the last known day."""
+
+
+@dataclass
+class ScoreReport:
+    """What a batch run did."""
+
+    batch_id: str
+    folder: Path
+    published: bool
+    manifest: dict[str, Any]
+    pruned: list[str] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
+
+    def format_text(self) -> str:
+        """A short summary for the terminal and logs."""
+        m = self.manifest
+        state = "published" if self.published else "identical to the batch already published (kept)"
+        lines = [
+            f"batch {self.batch_id} as of {m['as_of']}: {state}",
+            f"  folder:   {self.folder}",
+            f"  models:   otd v{m['models']['otd']['version']},"
+            f" disruption v{m['models']['disruption']['version']}",
+            f"  rows:     {m['rows_read']} read; scored {m['rows_scored']['open_lines']} open lines and"
+            f" {m['rows_scored']['suppliers']} suppliers",
+            "  skipped:  " + "; ".join(f"{n} {reason}" for reason, n in m["rows_skipped"].items()),
+            "  seconds:  " + ", ".join(f"{k} {v:.1f}" for k, v in m["durations_seconds"].items()),
+        ]
+        if self.pruned:
+            lines.append(f"  removed old batches: {', '.join(self.pruned)}")
+        return "\n".join(lines)
+
+
+def check_as_of(history: pd.DataFrame, as_of: pd.Timestamp, max_days_after: int) -> None:
+    """Reject an as-of before the first order or more than ``max_days_after`` after the data ends."""
+    first = pd.Timestamp(history["order_date"].min()).normalize()
+    last = latest_day(history)
+    if as_of < first:
+        raise AsOfOutsideDataError(f"--as-of {as_of.date()} is before the first order ({first.date()})")
+    if as_of > last + pd.Timedelta(days=max_days_after):
+        raise AsOfOutsideDataError(
+            f"--as-of {as_of.date()} is more than {max_days_after} days after the store's last known day"
+            f" ({last.date()}): ingest fresh data first, or set SUPPLIERRISK_BATCH_MAX_DAYS_AFTER_DATA"
+        )
+
+
+def _pause_for_tests(stage: str) -> None:
+    # A chaos hook for the crash tests: stop here long enough to be killed (never set in production).
+    if os.environ.get("SUPPLIERRISK_BATCH_PAUSE_AFTER") == stage:
+        marker = os.environ.get("SUPPLIERRISK_BATCH_PAUSE_MARKER")
+        if marker:
+            Path(marker).write_text(stage, encoding="utf-8")
+        time.sleep(600)
+
+
+def _model_info(version: Any) -> dict[str, str]:
+    return {"name": str(version.name), "version": str(version.version), "run_id": str(version.run_id)}
+
+
+def _write_files(folder: Path, tables: BatchTables) -> list[str]:
+    names = []
+    for name in TABLES:
+        write_parquet(tables.tables[name], folder / f"{name}.parquet")
+        names.append(f"{name}.parquet")
+    return names
+
+
+def _log_run(settings: Settings, report: ScoreReport, extra_artifacts: list[Path]) -> None:
+    client = connect(settings)
+    experiment = ensure_experiment(client, BATCH_EXPERIMENT, settings)
+    m = report.manifest
+    with mlflow.start_run(experiment_id=experiment, run_name=f"batch-{m['as_of']}"):
+        mlflow.set_tags(
+            {"batch_id": report.batch_id, "as_of": m["as_of"], "published": str(report.published)}
+        )
+        mlflow.log_params(
+            {
+                "as_of": m["as_of"],
+                "otd_version": m["models"]["otd"]["version"],
+                "disruption_version": m["models"]["disruption"]["version"],
+                "data_sha256": m["data"]["sha256"],
+            }
+        )
+        metrics = {
+            "rows_read": m["rows_read"],
+            "open_lines_scored": m["rows_scored"]["open_lines"],
+            "suppliers_scored": m["rows_scored"]["suppliers"],
+        }
+        metrics.update({f"seconds_{k}": v for k, v in m["durations_seconds"].items()})
+        metrics.update({k: v for k, v in m.get("drift", {}).items() if isinstance(v, int | float)})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        mlflow.log_dict(m, "manifest.json")
+        for path in extra_artifacts:
+            if path.exists():
+                mlflow.log_artifact(str(path))
+
+
+def run_score(
+    settings: Settings,
+    as_of: pd.Timestamp | None,
+    keep: int | None = None,
+    progress: Progress | None = None,
+) -> ScoreReport:
+    """Score everything at ``as_of`` (default: today) with the champions and publish the batch."""
+    say = progress or (lambda stage, fields: None)
+    started = pd.Timestamp.now(tz="UTC")
+    history = load_store(settings.store_path)
+    as_of = pd.Timestamp.today().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
+    check_as_of(history, as_of, settings.batch_max_days_after_data)
+    client = connect(settings)
+    otd_model, otd_version = load_model(client, OTD_MODEL_NAME, CHAMPION)
+    disruption_model, disruption_version = load_model(client, DISRUPTION_MODEL_NAME, CHAMPION)
+    models = {"otd": _model_info(otd_version), "disruption": _model_info(disruption_version)}
+    say("models", {"otd": models["otd"]["version"], "disruption": models["disruption"]["version"]})
+    root = settings.batches_dir
+    with batchstore.batch_lock(root):
+        cleaned = batchstore.clean_temporary(root)
+        params = kpi_params(settings)
+        fingerprint = data_fingerprint(history)
+        identifier = batch_id(as_of, models, str(fingerprint["sha256"]), params)
+        say("start", {"batch_id": identifier, "as_of": as_of.date().isoformat(), "rows": len(history)})
+        tables = compute_batch(history, as_of, otd_model, disruption_model, params)
+        say(
+            "scored",
+            {"open_lines": len(tables.tables["open_lines"]), "suppliers": len(tables.tables["suppliers"])},
+        )
+        folder = batchstore.temporary_folder(root, identifier)
+        data_files = _write_files(folder, tables)
+        _pause_for_tests("files")
+        finished = pd.Timestamp.now(tz="UTC")
+        files = batchstore.file_hashes(folder, data_files)
+        content = manifest(tables, identifier, models, fingerprint, started, finished, files)
+        write_text(json.dumps(content, indent=2, sort_keys=True, default=str), folder / batchstore.MANIFEST)
+        published = batchstore.publish(root, identifier, folder, data_files)
+        _pause_for_tests("publish")
+        final = root / identifier
+        content = batchstore.read_manifest(final)
+        results.write_batch(settings.results_url, identifier, tables.tables, content)
+        _pause_for_tests("database")
+        results.set_latest(settings.results_url, identifier)
+        batchstore.set_latest(root, identifier)
+        say("published", {"batch_id": identifier, "folder": str(final), "new": published})
+        pruned = batchstore.prune(root, keep) if keep is not None else []
+    report = ScoreReport(identifier, final, published, content, pruned, cleaned)
+    _log_run(settings, report, [final / batchstore.MANIFEST])
+    return report
