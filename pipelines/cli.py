@@ -297,6 +297,59 @@ def promote_disruption(
     _promote("disruption", version, reason, who)
 
 
+# Exit codes of `supplierrisk score` (documented in the README for schedulers).
+EXIT_NO_CHAMPION = 3
+EXIT_EMPTY_STORE = 4
+EXIT_AS_OF_OUTSIDE_DATA = 5
+EXIT_LOCKED = 6
+EXIT_REGISTRY_UNREACHABLE = 7
+
+
+def _progress(stage: str, fields: dict[str, object]) -> None:
+    """Readable lines on a terminal; one structured key=value line per stage otherwise (for log tools)."""
+    if sys.stderr.isatty():
+        detail = ", ".join(f"{k} {v}" for k, v in fields.items())
+        typer.echo(f"[{stage}] {detail}", err=True)
+    else:
+        now = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+        pairs = " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in fields.items())
+        typer.echo(f"ts={now} level=INFO job=score stage={stage} {pairs}", err=True)
+
+
+@app.command()
+def score(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Score as of this date (default today).")
+    ] = None,
+    keep: Annotated[int | None, typer.Option(min=1, help="Keep only the last N batches.")] = None,
+) -> None:
+    """Nightly batch: score open lines and active suppliers with the champions, roll up, publish.
+
+    Exit codes: 0 done, 2 bad input, 3 a model has no champion, 4 empty store,
+    5 as-of outside the data, 6 another batch is running, 7 MLflow unreachable.
+    """
+    from pipelines.score import AsOfOutsideDataError, run_score
+    from supplierrisk.batchstore import BatchLockedError
+    from supplierrisk.tracking import MissingChampionError
+
+    codes: list[tuple[type[BaseException], int]] = [
+        (MissingChampionError, EXIT_NO_CHAMPION),
+        (StoreEmptyError, EXIT_EMPTY_STORE),
+        (AsOfOutsideDataError, EXIT_AS_OF_OUTSIDE_DATA),
+        (BatchLockedError, EXIT_LOCKED),
+        (TrackingError, EXIT_REGISTRY_UNREACHABLE),
+        (ValueError, EXIT_USER_ERROR),
+        (FileNotFoundError, EXIT_USER_ERROR),
+    ]
+    try:
+        report = run_score(Settings(), None if as_of is None else _as_of(as_of), keep, _progress)
+    except tuple(error for error, _ in codes) as exc:
+        code = next(c for error, c in codes if isinstance(exc, error))
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code) from None
+    typer.echo(report.format_text())
+
+
 @app.command("mlflow-ui")
 def mlflow_ui(
     port: Annotated[int, typer.Option(help="Port for the MLflow UI.")] = 5000,
