@@ -77,8 +77,7 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
         risk_as_of = latest_day(load_store(settings.store_path))
         riskiest = run_predict_disruption(settings, risk_as_of, top=10)
         parts += [
-            f"== 10 riskiest suppliers as of {risk_as_of.date()}: P(a line >=14 days late in the next"
-            " 90 days) ==",
+            f"== 10 riskiest suppliers as of {risk_as_of.date()}: {disruption.event_text} ==",
             format_supplier_risk(riskiest),
         ]
     else:

@@ -44,6 +44,7 @@ class TrainReport:
     gap_days: int
     examples: int
     title: str = "model"
+    event_text: str = ""
 
     def format_text(self) -> str:
         """The backtest table (model against baselines) and the gate's verdict."""
@@ -80,6 +81,9 @@ def _champion_means(
         return None
     logged = run_config(client, champion.run_id)
     means = training.backtest.mean()
+    if logged is not None and logged.get("event") != config.model_dump(mode="json").get("event"):
+        # The champion predicts another event: its metrics are not comparable, so it is not compared.
+        return None
     if logged == config.model_dump(mode="json"):
         # Same recipe on the same folds gives the same figures (training is deterministic).
         return {"roc_auc": float(means.loc["model", "roc_auc"]), "brier": float(means.loc["model", "brier"])}
@@ -111,6 +115,17 @@ def _metrics(training: Training, references: list[str]) -> dict[str, float]:
     return out
 
 
+def _event_text(config: TrainConfig) -> str:
+    """The disruption event in one phrase (empty for other models)."""
+    if config.model != "disruption":
+        return ""
+    e = config.event
+    text = f"P(a line >= {e.severe_delay_days} days late in the next {e.horizon_days} days"
+    if e.kind == "severe_share":
+        text += f", at least {e.min_severe_share:.0%} of lines due"
+    return text + ")"
+
+
 def run_train(
     settings: Settings, kind: str, as_of: pd.Timestamp | None, config_path: Path | None
 ) -> TrainReport:
@@ -130,13 +145,16 @@ def run_train(
     client = connect(settings)
     training = recipe.train(history, as_of, config, feature_config)
     references = tuple(config.gate.reference_models)
+    champion_means = _champion_means(client, recipe, config, training, history, settings, as_of)
     decision = decide_promotion(
         training.backtest.mean(),
-        _champion_means(client, recipe, config, training, history, settings, as_of),
+        champion_means,
         config.gate.auc_margin,
         config.gate.brier_margin,
         references=references,
     )
+    if champion_means is None and version_for_alias(client, model_name, CHAMPION) is not None:
+        decision.reasons.append("the current champion predicts a different event, so it was not compared")
     fingerprint = data_fingerprint(history)
     sample = training.reference.head(5)
     logged = log_training_run(
@@ -201,6 +219,7 @@ def run_train(
         gap_days=training.gap_days,
         examples=training.examples,
         title=recipe.title,
+        event_text=_event_text(config),
     )
 
 

@@ -142,7 +142,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def list_batches(root: Path) -> list[dict[str, Any]]:
-    """Manifests of every published batch, oldest run first."""
+    """Manifests of every published batch, by as-of day then finish time (oldest first)."""
     if not root.exists():
         return []
     manifests = [
@@ -150,11 +150,11 @@ def list_batches(root: Path) -> list[dict[str, Any]]:
         for entry in root.iterdir()
         if entry.is_dir() and not entry.name.startswith(".") and (entry / MANIFEST).exists()
     ]
-    return sorted(manifests, key=lambda m: (m["finished_at"], m["batch_id"]))
+    return sorted(manifests, key=lambda m: (m["as_of"], m["finished_at"], m["batch_id"]))
 
 
 def prune(root: Path, keep: int) -> list[str]:
-    """Delete all but the ``keep`` most recently finished batches; the latest is always kept."""
+    """Delete all but the ``keep`` batches with the latest as-of days; the LATEST one is always kept."""
     if keep < 1:
         raise ValueError("--keep must be at least 1")
     latest = latest_batch(root)

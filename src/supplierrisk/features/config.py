@@ -24,7 +24,7 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if not self.windows_days or min(self.windows_days) <= 0:
             raise ValueError("windows_days must be positive day counts")
-        if self.long_window_days < max(self.windows_days):
-            raise ValueError("long_window_days must be at least the longest window")
+        if self.long_window_days not in self.windows_days:
+            raise ValueError("long_window_days must be one of windows_days (usually the longest)")
         if self.severe_delay_days <= self.on_time_tolerance_days:
             raise ValueError("severe_delay_days must exceed the on-time tolerance")

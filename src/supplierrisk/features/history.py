@@ -237,7 +237,8 @@ class HistoryIndex:
         feats: dict[str, np.ndarray] = {}
         glob = self.overall.window_sum(zeros, t, cfg.long_window_days)
         global_rate = (glob[:, 1] + 1.0) / (glob[:, 0] + 2.0)
-        feats["global_late_rate_365d"] = global_rate
+        long = cfg.long_window_days
+        feats[f"global_late_rate_{long}d"] = global_rate
         prior = global_rate
         strength = cfg.prior_strength_lines
         for name, (coder, index) in self.groups.items():
@@ -246,7 +247,7 @@ class HistoryIndex:
                 continue
             sums = index.window_sum(coder.codes(queries[cols]), t, cfg.long_window_days)
             rate = smoothed_rate(sums[:, 1], sums[:, 0], global_rate, strength)
-            feats[f"{name}_late_rate_365d"] = rate
+            feats[f"{name}_late_rate_{long}d"] = rate
             if name == "category":
                 prior = rate
         delivered_long = self.delivered.window_sum(sup, t, cfg.long_window_days, columns=[0, 1, 2, 3])
@@ -284,8 +285,8 @@ class HistoryIndex:
             count = delivered_long[:, 0]
             mean_lead = np.where(count > 0, delivered_long[:, 2] / count, np.nan)
             var_lead = np.where(count > 1, delivered_long[:, 3] / count - mean_lead**2, np.nan)
-            feats["sup_lead_time_mean_days_365d"] = mean_lead
-            feats["sup_lead_time_std_days_365d"] = np.sqrt(np.clip(var_lead, 0.0, None))
+            feats[f"sup_lead_time_mean_days_{long}d"] = mean_lead
+            feats[f"sup_lead_time_std_days_{long}d"] = np.sqrt(np.clip(var_lead, 0.0, None))
             ordered_all = self.ordered.sum_before(sup, t, columns=[0, 4])
             delivered_all = self.delivered.sum_before(sup, t, columns=[0, 4])
             feats["sup_open_lines"] = ordered_all[:, 0] - delivered_all[:, 0]

@@ -31,6 +31,11 @@ SNAPSHOT_KEYS: Final = ("supplier_id", "as_of")
 # Quarters over which the late-rate slope is fitted (the last year, newest last).
 _SLOPE_QUARTERS: Final = 4
 _QUARTER_DAYS: Final = 91
+# Groups with a severe-delay rate feature.
+SEVERITY_GROUPS: Final = ("category", "country")
+# "Days since the last (severe) delay" for a supplier with none on record: ten years, so that a first
+# delay always shortens it (a monotone model cannot rank a missing value).
+NO_DELAY_DAYS: Final = 3650.0
 
 
 class _SupplierPairs:
@@ -52,6 +57,9 @@ class _SupplierPairs:
             pd.DataFrame({"supplier_id": self.coder.levels[0].to_numpy()[uniques // (n_attr + 1)]})
         )
         self.attribute = self.coder.levels[1].to_numpy()[uniques % (n_attr + 1)]
+        # Ties between a supplier's attributes are broken by the attribute's sorted rank, never by
+        # the order rows happen to arrive in.
+        self.attribute_rank = np.argsort(np.argsort(self.attribute.astype(str), kind="stable"), kind="stable")
         self.by_owner = np.argsort(owners, kind="stable")
         self.owner_start = np.searchsorted(owners[self.by_owner], np.arange(len(supplier.uniques) + 1))
         self.index = EventIndex(self.coder.codes(keys), order_day, values)
@@ -102,9 +110,9 @@ class _PromisedLines:
         return out
 
 
-def _first_by_score(rows: np.ndarray, score: np.ndarray, n: int) -> np.ndarray:
-    """Per query row, the position (into ``rows``) of its highest score; -1 for rows without pairs."""
-    order = np.lexsort((-score, rows))
+def _first_by_score(rows: np.ndarray, score: np.ndarray, tie_rank: np.ndarray, n: int) -> np.ndarray:
+    """Per query row, the position (into ``rows``) of its highest score (ties: lowest rank); -1 if none."""
+    order = np.lexsort((tie_rank, -score, rows))
     first = np.full(n, -1, dtype=np.int64)
     rows_sorted = rows[order]
     keep = np.r_[True, rows_sorted[1:] != rows_sorted[:-1]] if len(rows_sorted) else np.zeros(0, bool)
@@ -130,6 +138,8 @@ class SupplierHistoryIndex(HistoryIndex):
         )
         self.group_severity: dict[str, tuple[GroupCoder, EventIndex]] = {}
         for name, (coder, _) in self.groups.items():
+            if name not in SEVERITY_GROUPS:
+                continue
             codes = coder.codes(history[GROUP_LEVELS[name]])
             self.group_severity[name] = (
                 coder,
@@ -183,7 +193,7 @@ class SupplierHistoryIndex(HistoryIndex):
         lines = pairs.index.sum_before(pair, t_rows, columns=[0])[:, 0]
         # Long-window weight first; all-time line count breaks ties (and picks for dormant suppliers).
         score = np.where(lines > 0, window * 1e6 + lines, -1.0)
-        first = _first_by_score(rows, score, len(sup))
+        first = _first_by_score(rows, score, pairs.attribute_rank[pair], len(sup))
         found = first >= 0
         found[found] = score[first[found]] >= 0
         attribute = np.full(len(sup), None, dtype=object)
@@ -218,14 +228,16 @@ class SupplierHistoryIndex(HistoryIndex):
         short, long = min(cfg.windows_days), cfg.long_window_days
         with np.errstate(invalid="ignore", divide="ignore"):
             overall = self.overall_severity.window_sum(np.zeros(n, dtype=np.int64), t, long)
-            severe_prior = (overall[:, 1] + 1.0) / (overall[:, 0] + 2.0)
-            extra[f"global_severe_rate_{long}d"] = severe_prior
+            global_severe = (overall[:, 1] + 1.0) / (overall[:, 0] + 2.0)
+            extra[f"global_severe_rate_{long}d"] = global_severe
+            severe_prior = global_severe
             for name, (coder, index) in self.group_severity.items():
                 cols = GROUP_LEVELS[name]
                 if not all(c in queries.columns for c in cols):
                     continue
                 sums = index.window_sum(coder.codes(queries[cols]), t, long)
-                rate = smoothed_rate(sums[:, 1], sums[:, 0], severe_prior, strength)
+                # Every group rate shrinks toward the global rate; the supplier's own prior is its category's.
+                rate = smoothed_rate(sums[:, 1], sums[:, 0], global_severe, strength)
                 extra[f"{name}_severe_rate_{long}d"] = rate
                 if name == "category":
                     severe_prior = rate
@@ -249,12 +261,14 @@ class SupplierHistoryIndex(HistoryIndex):
             extra[f"sup_severe_rate_trend_{short}d_vs_{long}d"] = (
                 extra[f"sup_severe_rate_{short}d"] - extra[f"sup_severe_rate_{long}d"]
             )
-            extra[f"sup_late_rate_slope_per_quarter_{long}d"] = self._late_rate_slope(
-                sup,
-                t,
-                feats[f"category_late_rate_{long}d"].to_numpy(dtype=float)
-                if f"category_late_rate_{long}d" in feats
-                else feats[f"global_late_rate_{long}d"].to_numpy(dtype=float),
+            extra[f"sup_late_rate_slope_per_quarter_{_SLOPE_QUARTERS * _QUARTER_DAYS}d"] = (
+                self._late_rate_slope(
+                    sup,
+                    t,
+                    feats[f"category_late_rate_{long}d"].to_numpy(dtype=float)
+                    if f"category_late_rate_{long}d" in feats
+                    else feats[f"global_late_rate_{long}d"].to_numpy(dtype=float),
+                )
             )
             lead_short = self.delivered.window_sum(sup, t, short, columns=[0, 2, 3])
             count = lead_short[:, 0]
@@ -292,6 +306,8 @@ class SupplierHistoryIndex(HistoryIndex):
                 )
         for name, values in extra.items():
             feats[name] = np.asarray(values, dtype=np.float32)
+        for name in ("sup_days_since_late", "sup_days_since_severe"):
+            feats[name] = feats[name].fillna(NO_DELAY_DAYS).astype(np.float32)
         feats.insert(0, "main_category", main_category)
         feats.insert(
             1,

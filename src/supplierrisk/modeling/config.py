@@ -151,6 +151,16 @@ class TrainConfig(_Strict):
     reference_sample_rows: int = 5000
     event: EventSection = Field(default_factory=EventSection)
 
+    @model_validator(mode="after")
+    def _one_severity_threshold(self) -> TrainConfig:
+        # Labels, features and driver sentences must mean the same thing by "severe".
+        if self.model == "disruption" and self.event.severe_delay_days != self.features.severe_delay_days:
+            raise ValueError(
+                f"event.severe_delay_days ({self.event.severe_delay_days}) must equal"
+                f" features.severe_delay_days ({self.features.severe_delay_days})"
+            )
+        return self
+
     @model_validator(mode="before")
     @classmethod
     def _model_defaults(cls, data: Any) -> Any:

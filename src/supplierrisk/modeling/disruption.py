@@ -56,8 +56,11 @@ def risk_direction(name: str) -> int:
 
     Lateness, severity, delay, expected severe delays, overdue and open exposure raise it; on-time-in-full,
     fill and time since the last (severe) delay lower it. Volume, breadth and
-    lead-time variability are left free. So moving a supplier's past promises
-    earlier (turning recent deliveries into severe delays) can never lower its risk.
+    lead-time variability are left free. The recent-against-long trends and the
+    quarterly slope are constrained to rise too: a delay added in the last 90 days
+    raises them (one added earlier in the year lowers them). So turning a supplier's
+    deliveries of the last 90 days into severe delays cannot lower its risk; for
+    older ones the guarantee does not hold.
     """
     if name.startswith(_DECREASING_PREFIXES):
         return -1

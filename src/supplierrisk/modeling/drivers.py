@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from supplierrisk.features.suppliers import NO_DELAY_DAYS
+
 Describer = Callable[[re.Match[str], pd.Series, float, dict[str, Any]], str]
 
 
@@ -111,7 +113,7 @@ def _delay_p90(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, A
 def _days_since(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
     what = "late delivery" if m.group(1) == "late" else f"≥{ctx['severe_days']}-day delay"
     value = row[m.group(0)]
-    if math.isnan(value):
+    if math.isnan(value) or value >= NO_DELAY_DAYS:
         return f"no {what} on record"
     return f"last {what} {value:.0f} days ago"
 
@@ -315,6 +317,7 @@ def explain_rows(
                     if raw is None or (isinstance(raw, float) and math.isnan(raw))
                     else _plain(raw),
                     "contribution": float(value),
+                    "direction": "raises risk" if value > 0 else "lowers risk",
                     "text": text,
                 }
             )

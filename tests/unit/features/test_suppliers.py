@@ -82,7 +82,9 @@ def test_hand_computed_snapshot_features(small: pd.DataFrame) -> None:
     # Chips spend: B 10 and A 30.
     assert b["sup_main_category_spend_share_365d"] == pytest.approx(10 / 40)
     assert b["sup_severe_lines_365d"] == 0
-    assert np.isnan(b["sup_days_since_severe"])
+    assert b["sup_days_since_severe"] == 3650.0  # none on record: ten years, not missing
+    # Country rates shrink toward the global rate, whatever the supplier's category.
+    assert a["country_severe_rate_365d"] == pytest.approx(b["country_severe_rate_365d"])
 
 
 def test_severe_line_counts_only_once_settled(small: pd.DataFrame) -> None:
@@ -90,6 +92,15 @@ def test_severe_line_counts_only_once_settled(small: pd.DataFrame) -> None:
     # 15 Feb it is a severe delay, as of 14 Feb not yet.
     assert features(small, ["A"], "2024-02-14").loc["A", "sup_severe_lines_90d"] == 0
     assert features(small, ["A"], "2024-02-15").loc["A", "sup_severe_lines_90d"] == 1
+    # The severe-delay *rate* counts only settled lines as trials: on 14 Feb the 20 Jan line (settled
+    # 2 Feb, on time); on 15 Feb also the 1 Feb line (severe).
+    index = SupplierHistoryIndex(small, CONFIG)
+    code = index.supplier.codes(pd.DataFrame({"supplier_id": ["A", "A"]}))
+    days = np.array([D("2024-02-14"), D("2024-02-15")], dtype="datetime64[ns]")
+    from supplierrisk.features.events import day_numbers
+
+    settled = index.severity.window_sum(code, day_numbers(days), 90)
+    np.testing.assert_array_equal(settled, [[1.0, 0.0], [2.0, 1.0]])
 
 
 def test_lead_time_variability_change(small: pd.DataFrame) -> None:
@@ -127,8 +138,9 @@ def test_unknown_supplier_gets_empty_history(small: pd.DataFrame) -> None:
     f = features(small, ["NEW"], "2024-04-01").loc["NEW"]
     assert f["sup_known_lines_365d"] == 0
     assert f["main_category"] is None
-    # Smoothed rates fall back to the prior, not to 0 or 1.
-    assert 0.0 < f["sup_severe_rate_365d"] < 1.0
+    # Without history or a category, the smoothed rate is exactly the global prior.
+    assert f["sup_severe_rate_365d"] == pytest.approx(f["global_severe_rate_365d"])
+    assert f["sup_days_since_severe"] == 3650.0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -165,3 +177,26 @@ def test_reconfigured_index_equals_a_fresh_one(small: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(shared.snapshot_features(snaps), fresh)
     with pytest.raises(ValueError, match="severe_delay_days"):
         SupplierHistoryIndex(small, CONFIG).reconfigured(FeatureConfig(severe_delay_days=7))
+
+
+def test_ties_between_categories_do_not_depend_on_row_order() -> None:
+    rows = [
+        line("T", "2024-01-01", "2024-01-20", "2024-01-20", category="chips", unit_price=np.nan),
+        line("T", "2024-01-02", "2024-01-21", "2024-01-21", category="bolts", unit_price=np.nan),
+    ]
+    forward = conform(pd.DataFrame(rows))
+    backward = conform(pd.DataFrame(rows[::-1]))
+    a = features(forward, ["T"], "2024-03-01").loc["T"]
+    b = features(backward, ["T"], "2024-03-01").loc["T"]
+    assert a["main_category"] == b["main_category"] == "bolts"  # the tie goes to the first in sort order
+    pd.testing.assert_series_equal(a, b)
+
+
+def test_feature_names_follow_the_long_window() -> None:
+    config = FeatureConfig(windows_days=(90, 400), long_window_days=400)
+    history = random_history(1)
+    index = SupplierHistoryIndex(history, config)
+    f = index.snapshot_features(pd.DataFrame({"supplier_id": ["S1"], "as_of": D("2024-03-01")}))
+    assert {"global_late_rate_400d", "sup_severe_rate_400d", "sup_lead_time_std_days_400d"} <= set(f.columns)
+    with pytest.raises(ValueError, match="long_window_days must be one of windows_days"):
+        FeatureConfig(windows_days=(90, 180), long_window_days=365)

@@ -9,7 +9,6 @@ from supplierrisk.labels import DisruptionEvent, disruption_labels
 from supplierrisk.modeling.config import DISRUPTION_DEFAULTS, TrainConfig, load_train_config
 from supplierrisk.modeling.disruption import build_disruption_examples, risk_direction
 from tests.unit.features.conftest import random_history
-from tests.unit.features.test_leakage import scramble_after
 
 CONFIG = TrainConfig.model_validate({"model": "disruption"})
 FEATURES = CONFIG.feature_config(0, 0.0)
@@ -33,23 +32,38 @@ def test_only_snapshots_with_a_complete_horizon_are_used(seed: int) -> None:
     np.testing.assert_array_equal(full["event"].to_numpy(), examples.label)
 
 
-@pytest.mark.parametrize("delete", [False, True])
-def test_outcomes_after_the_training_as_of_change_nothing(delete: bool) -> None:
-    history = random_history(2, n=800)
-    as_of = pd.Timestamp("2024-02-20")
-    before, _ = build_disruption_examples(history, as_of, FEATURES, EVENT)
-    changed = scramble_after(history, as_of + pd.Timedelta(days=1), 2, delete)
-    after, _ = build_disruption_examples(changed, as_of, FEATURES, EVENT)
-    pd.testing.assert_frame_equal(before.features, after.features)
-    np.testing.assert_array_equal(before.label, after.label)
+@pytest.mark.parametrize("seed", [2, 3])
+def test_each_label_is_decided_by_what_was_known_on_its_label_date(seed: int) -> None:
+    history = random_history(seed, n=800)
+    as_of = pd.Timestamp("2024-03-15")
+    examples, _ = build_disruption_examples(history, as_of, FEATURES, EVENT)
+    snaps = examples.aux[["supplier_id", "as_of"]]
+    # Recompute every label from the store as it was the day before its label date: same answers.
+    for known_date, group in snaps.groupby(examples.known_time.to_numpy()):
+        earlier = known_history(history, pd.Timestamp(known_date) - pd.Timedelta(days=1))
+        labels = disruption_labels(earlier, group, EVENT)["event"].to_numpy()
+        np.testing.assert_array_equal(labels, examples.label[snaps.index.get_indexer(group.index)])
 
 
-def test_training_history_is_what_was_known() -> None:
-    history = random_history(3, n=800)
-    as_of = pd.Timestamp("2024-02-20")
-    direct, _ = build_disruption_examples(history, as_of, FEATURES, EVENT)
-    truncated, _ = build_disruption_examples(known_history(history, as_of), as_of, FEATURES, EVENT)
-    pd.testing.assert_frame_equal(direct.features, truncated.features)
+def test_the_label_is_certain_only_from_its_label_date() -> None:
+    # Promised on the horizon's last day (31 Mar) and delivered 13 days late (13 Apr): not severe.
+    history = pd.DataFrame(
+        {
+            "supplier_id": ["S", "S"],
+            "order_date": pd.to_datetime(["2023-12-01", "2023-12-01"]),
+            "promised_date": pd.to_datetime(["2024-01-10", "2024-03-31"]),
+            "delivered_date": pd.to_datetime(["2024-01-10", "2024-04-13"]),
+        }
+    )
+    snaps = pd.DataFrame({"supplier_id": ["S"], "as_of": pd.to_datetime(["2024-01-01"])})
+    known_date = disruption_labels(history, snaps, EVENT)["label_known_date"].iloc[0]
+    assert known_date == pd.Timestamp("2024-04-14")
+    # The store at the end of 13 Apr has the delivery: no disruption, the true label.
+    settled = known_history(history, known_date - pd.Timedelta(days=1))
+    assert not bool(disruption_labels(settled, snaps, EVENT)["event"].iloc[0])
+    # A day earlier the line still looks open and would be counted severe: training must not use it yet.
+    early = known_history(history, known_date - pd.Timedelta(days=2))
+    assert bool(disruption_labels(early, snaps, EVENT)["event"].iloc[0])
 
 
 def test_risk_directions() -> None:

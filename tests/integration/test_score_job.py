@@ -1,0 +1,158 @@
+"""The nightly batch end to end on SCMS with real champions: publish, idempotency, crash, lock, exit codes."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.ingest import run_ingest
+from pipelines.score import run_score
+from pipelines.train import run_train
+from supplierrisk import batchstore, results
+from supplierrisk.ingest import get_preset
+from supplierrisk.settings import Settings
+
+AS_OF = pd.Timestamp("2015-06-01")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data home with the SCMS store and champions of both models."""
+    path = tmp_path_factory.mktemp("home")
+    settings = Settings(home=path)
+    source = get_preset("scms").bundled_path()
+    assert source is not None
+    run_ingest(source, settings, preset="scms")
+    for kind in ("otd", "disruption"):
+        report = run_train(settings, kind, pd.Timestamp("2015-09-14"), None)
+        assert report.decision.promote, report.decision.summary()
+    return path
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
+
+
+def test_batch_is_published_complete_and_consistent(home: Path) -> None:
+    settings = Settings(home=home)
+    report = run_score(settings, AS_OF)
+    folder = report.folder
+    assert batchstore.latest_batch(settings.batches_dir) == folder
+    assert results.latest_batch_id(settings.results_url) == report.batch_id
+    m = report.manifest
+    # Every store row is either scored or skipped for one stated reason.
+    assert m["rows_read"] == 10183
+    assert m["rows_scored"]["open_lines"] + sum(m["rows_skipped"].values()) == m["rows_read"]
+    assert m["models"]["otd"]["version"]
+    assert m["models"]["disruption"]["version"]
+    assert len(m["data"]["sha256"]) == 64
+    lines = pd.read_parquet(folder / "open_lines.parquet")
+    assert lines["p_late"].between(0, 1).all()
+    assert (lines["promised_date"] >= AS_OF).all()
+    suppliers = pd.read_parquet(folder / "suppliers.parquet")
+    assert suppliers["p_disruption"].is_monotonic_decreasing
+    assert suppliers["driver_1"].notna().all()
+    # Expected late share of a supplier's open lines is the mean p_late of those lines.
+    top = suppliers.iloc[0]
+    own = lines.loc[lines["supplier_id"] == top["supplier_id"], "p_late"]
+    assert top["expected_late_share_open"] == pytest.approx(own.mean())
+    categories = pd.read_parquet(folder / "categories.parquet")
+    arv = categories.set_index("category").loc["ARV"]
+    assert arv["open_lines_scored"] == (lines["category"] == "ARV").sum()
+    stored = results.read_table(settings.results_url, "suppliers", report.batch_id)
+    assert stored["supplier_id"].tolist() == suppliers["supplier_id"].tolist()
+    assert m["files_sha256"] == hashes(folder)
+
+
+def test_rerun_is_identical_and_adds_no_rows(home: Path) -> None:
+    settings = Settings(home=home)
+    first = run_score(settings, AS_OF)
+    before = {t: results.count_rows(settings.results_url, t) for t in ("open_lines", "suppliers")}
+    files = hashes(first.folder)
+    again = run_score(settings, AS_OF)
+    assert again.batch_id == first.batch_id
+    assert not again.published
+    assert hashes(again.folder) == files
+    assert {t: results.count_rows(settings.results_url, t) for t in before} == before
+
+
+def _start_batch(home: Path, as_of: str, pause_after: str, marker: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, SUPPLIERRISK_HOME=str(home), SUPPLIERRISK_BATCH_PAUSE_AFTER=pause_after)
+    env["SUPPLIERRISK_BATCH_PAUSE_MARKER"] = str(marker)
+    command = [sys.executable, "-c", "from pipelines.cli import main; main()", "score", "--as-of", as_of]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+
+
+def _wait_for(marker: Path, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, "the batch ended before reaching the pause point"
+        assert time.monotonic() < deadline, "the batch never reached the pause point"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("stage", ["files", "publish", "database"])
+def test_a_killed_batch_leaves_the_previous_one_as_latest(home: Path, tmp_path: Path, stage: str) -> None:
+    settings = Settings(home=home)
+    previous = run_score(settings, AS_OF)
+    marker = tmp_path / "paused"
+    process = _start_batch(home, "2015-07-01", stage, marker)
+    _wait_for(marker, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert batchstore.latest_batch(settings.batches_dir) == previous.folder
+    assert results.latest_batch_id(settings.results_url) == previous.batch_id
+    assert hashes(previous.folder) == previous.manifest["files_sha256"]
+    # The killed run held the lock only while alive: the next batch runs, cleans up and publishes.
+    after = run_score(settings, pd.Timestamp("2015-07-01"))
+    assert batchstore.latest_batch(settings.batches_dir) == after.folder
+    assert not [p for p in settings.batches_dir.iterdir() if p.name.startswith((".tmp-", ".old-"))]
+    run_score(settings, AS_OF)  # leave the June batch as latest for the other tests
+
+
+def test_exit_codes(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("SUPPLIERRISK_HOME", str(home))
+    with batchstore.batch_lock(Settings(home=home).batches_dir):
+        locked = runner.invoke(app, ["score", "--as-of", "2015-06-01"])
+    assert locked.exit_code == 6
+    assert "another batch is running" in locked.output
+    outside = runner.invoke(app, ["score", "--as-of", "2030-01-01"])
+    assert outside.exit_code == 5
+    assert "after the store's last known day (2015-09-14)" in outside.output
+    before = runner.invoke(app, ["score", "--as-of", "2001-01-01"])
+    assert before.exit_code == 5
+    monkeypatch.setenv("SUPPLIERRISK_HOME", str(tmp_path / "empty"))
+    empty = runner.invoke(app, ["score", "--as-of", "2015-06-01"])
+    assert empty.exit_code == 4
+    # A store but no models yet.
+    fresh = Settings(home=tmp_path / "fresh")
+    source = get_preset("scms").bundled_path()
+    assert source is not None
+    run_ingest(source, fresh, preset="scms")
+    monkeypatch.setenv("SUPPLIERRISK_HOME", str(fresh.home))
+    missing = runner.invoke(app, ["score", "--as-of", "2015-06-01"])
+    assert missing.exit_code == 3
+    assert "has no 'champion' version" in missing.output
+    monkeypatch.setenv("SUPPLIERRISK_MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    unreachable = runner.invoke(app, ["score", "--as-of", "2015-06-01"])
+    assert unreachable.exit_code == 7
+
+
+def test_retention_keeps_the_last_batches_and_the_latest(home: Path) -> None:
+    settings = Settings(home=home)
+    run_score(settings, pd.Timestamp("2015-04-01"))
+    run_score(settings, pd.Timestamp("2015-05-01"))
+    report = run_score(settings, AS_OF, keep=2)
+    remaining = [m["batch_id"] for m in batchstore.list_batches(settings.batches_dir)]
+    assert len(remaining) == 2
+    assert report.batch_id in remaining
+    assert report.pruned
