@@ -23,6 +23,7 @@ from pipelines.kpis import kpi_params
 from pipelines.train import latest_day
 from supplierrisk import batchstore, results
 from supplierrisk.batch import TABLES, BatchTables, batch_id, compute_batch, manifest
+from supplierrisk.drift import drift_section, unseen_values
 from supplierrisk.settings import Settings
 from supplierrisk.storage import data_fingerprint, load_store, write_parquet, write_text
 from supplierrisk.tracking import (
@@ -106,6 +107,74 @@ def _write_files(folder: Path, tables: BatchTables) -> list[str]:
     return names
 
 
+DRIFT_JSON = "drift.json"
+DRIFT_HTML = "drift.html"
+DRIFT_SUPPLIERS_HTML = "drift_suppliers.html"
+
+
+def _reference(client: Any, run_id: str) -> pd.DataFrame:
+    return pd.read_parquet(client.download_artifacts(run_id, "reference.parquet"))
+
+
+def _drift(
+    settings: Settings,
+    client: Any,
+    tables: BatchTables,
+    history: pd.DataFrame,
+    otd: tuple[Any, dict[str, str]],
+    disruption: tuple[Any, dict[str, str]],
+    folder: Path,
+) -> dict[str, Any]:
+    """Drift of both models' scoring features and scores against their champions' references."""
+    first_order = history.groupby("supplier_id", observed=True)["order_date"].min()
+    sections: dict[str, Any] = {}
+    for name, (model, info), batch_features, scores, html in (
+        ("otd", otd, tables.features["otd"], tables.tables["open_lines"]["p_late"], DRIFT_HTML),
+        (
+            "disruption",
+            disruption,
+            tables.features["disruption"],
+            tables.tables["suppliers"]["p_disruption"],
+            DRIFT_SUPPLIERS_HTML,
+        ),
+    ):
+        if len(batch_features) == 0:
+            sections[name] = {"skipped": "nothing scored in this batch"}
+            continue
+        reference = _reference(client, info["run_id"])
+        suppliers = tables.tables["open_lines" if name == "otd" else "suppliers"]["supplier_id"]
+        unseen = unseen_values(batch_features, model.categories, suppliers, first_order, model.training_as_of)
+        section, report = drift_section(
+            reference,
+            batch_features,
+            list(model.categories),
+            model.feature_names,
+            model.predict_proba(reference),
+            scores.to_numpy(dtype=float),
+            unseen,
+            int(suppliers.nunique()),
+            settings.drift_alert_share,
+            settings.drift_threshold,
+            settings.drift_sample_rows,
+        )
+        report.save_html(folder / html)
+        sections[name] = section
+    alert = any(bool(s.get("alert")) for s in sections.values())
+    return {"batch_as_of": tables.as_of.date().isoformat(), "alert": alert, **sections}
+
+
+def drift_metrics(summary: dict[str, Any]) -> dict[str, float]:
+    """The drift summary's headline numbers (for the manifest and the MLflow run)."""
+    out: dict[str, float] = {"drift_alert": float(bool(summary.get("alert")))}
+    for name in ("otd", "disruption"):
+        section = summary.get(name, {})
+        if "share_drifted" in section:
+            out[f"drift_{name}_share_drifted"] = float(section["share_drifted"])
+            out[f"drift_{name}_prediction_psi"] = float(section["prediction"]["psi"])
+            out[f"drift_{name}_new_supplier_share"] = float(section["unseen"]["new_supplier_share"])
+    return out
+
+
 def _log_run(settings: Settings, report: ScoreReport, extra_artifacts: list[Path]) -> None:
     client = connect(settings)
     experiment = ensure_experiment(client, BATCH_EXPERIMENT, settings)
@@ -167,10 +236,24 @@ def run_score(
         )
         folder = batchstore.temporary_folder(root, identifier)
         data_files = _write_files(folder, tables)
+        clock = time.perf_counter()
+        drift = _drift(
+            settings,
+            client,
+            tables,
+            history,
+            (otd_model, models["otd"]),
+            (disruption_model, models["disruption"]),
+            folder,
+        )
+        tables.durations["drift"] = round(time.perf_counter() - clock, 3)
+        write_text(json.dumps(drift, indent=2, sort_keys=True, default=str), folder / DRIFT_JSON)
+        say("drift", {"alert": drift["alert"], **drift_metrics(drift)})
         _pause_for_tests("files")
         finished = pd.Timestamp.now(tz="UTC")
         files = batchstore.file_hashes(folder, data_files)
         content = manifest(tables, identifier, models, fingerprint, started, finished, files)
+        content["drift"] = drift_metrics(drift)
         write_text(json.dumps(content, indent=2, sort_keys=True, default=str), folder / batchstore.MANIFEST)
         published = batchstore.publish(root, identifier, folder, data_files)
         _pause_for_tests("publish")
@@ -183,5 +266,5 @@ def run_score(
         say("published", {"batch_id": identifier, "folder": str(final), "new": published})
         pruned = batchstore.prune(root, keep) if keep is not None else []
     report = ScoreReport(identifier, final, published, content, pruned, cleaned)
-    _log_run(settings, report, [final / batchstore.MANIFEST])
+    _log_run(settings, report, [final / batchstore.MANIFEST, final / DRIFT_JSON, final / DRIFT_HTML])
     return report

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     drift_alert_share: float = Field(
         default=0.3, gt=0.0, le=1.0, description="Alert when at least this share of features drifted."
     )
+    drift_threshold: float = Field(
+        default=0.2,
+        gt=0.0,
+        description="A feature drifted when its distance (normed Wasserstein or JS) reaches this.",
+    )
     drift_sample_rows: int = Field(
         default=20_000, ge=100, description="Rows sampled from each side for the drift report."
     )

@@ -277,7 +277,7 @@ def train_disruption(
         raise ValueError(f"no supplier snapshot has a known label at {as_of.date()}: nothing to train on")
     reach = config.event.event().label_reach_days
     gap = reach if config.backtest.gap_days == "auto" else max(reach, int(config.backtest.gap_days))
-    return train_with_backtest(
+    training = train_with_backtest(
         examples,
         as_of,
         config,
@@ -286,3 +286,10 @@ def train_disruption(
         backtest=lambda ex, folds: backtest_disruption(ex, folds, config, feature_set, feature_config),
         fit_final=lambda train, cutoff: fit_disruption(train, cutoff, config, feature_set, feature_config),
     )
+    # The drift reference: the last year of training snapshots (older years describe another supply base).
+    end = as_of - pd.Timedelta(days=gap)
+    recent = examples.between(end - pd.Timedelta(days=365), end).features
+    if len(recent):
+        sample = min(config.reference_sample_rows, len(recent))
+        training.reference = recent.sample(sample, random_state=config.seed)
+    return training

@@ -17,7 +17,7 @@ from supplierrisk.features import (
     feature_schema,
     known_history,
 )
-from supplierrisk.labels import late_labels
+from supplierrisk.labels import late_labels, open_lines
 from supplierrisk.modeling.backtest import BacktestResult, BaselineFunction, Examples, Fold
 from supplierrisk.modeling.classifier import CategoricalLgbm
 from supplierrisk.modeling.config import TrainConfig
@@ -247,6 +247,39 @@ def rerun_otd_backtest(
     return backtest_otd(examples, folds, config, feature_set, feature_config)
 
 
+def scoring_reference(
+    history: pd.DataFrame,
+    as_of: pd.Timestamp,
+    feature_set: FeatureSet,
+    feature_config: FeatureConfig,
+    rows: int,
+    seed: int,
+    months: int = 12,
+) -> pd.DataFrame:
+    """The drift reference: lines as a batch scores them, sampled from the last ``months`` months.
+
+    For the first day of each month before ``as_of``, the lines open and not yet due
+    that day, with features as of that day (what a nightly batch would have scored).
+    Training rows are featurised at their order dates and would make every batch look
+    drifted; this reference has the scoring population's shape.
+    """
+    known = known_history(history, as_of)
+    index = HistoryIndex(known, feature_config)
+    frames = []
+    for day in pd.date_range(end=as_of, periods=months, freq="MS"):
+        mask = open_lines(known, day, feature_config.on_time_tolerance_days).to_numpy()
+        lines = known.loc[mask]
+        if len(lines):
+            when = pd.Series(day, index=lines.index)
+            frames.append(
+                build_line_features(index, lines, when, feature_set.categorical, feature_set.numeric_extras)
+            )
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.sample(rows, random_state=seed) if len(frame) > rows else frame
+
+
 def train_otd(
     history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, feature_config: FeatureConfig
 ) -> Training:
@@ -258,7 +291,7 @@ def train_otd(
     if len(examples) == 0:
         raise ValueError(f"no line has a known outcome at {as_of.date()}: nothing to train on")
     gap = auto_gap_days(history) if config.backtest.gap_days == "auto" else int(config.backtest.gap_days)
-    return train_with_backtest(
+    training = train_with_backtest(
         examples,
         as_of,
         config,
@@ -267,3 +300,11 @@ def train_otd(
         backtest=lambda ex, folds: backtest_otd(ex, folds, config, feature_set, feature_config),
         fit_final=lambda train, cutoff: fit_otd(train, cutoff, config, feature_set, feature_config),
     )
+    reference = scoring_reference(
+        history, as_of, feature_set, feature_config, config.reference_sample_rows, config.seed
+    )
+    if len(reference):
+        training.reference = reference.reindex(columns=training.reference.columns)
+    else:
+        training.notes.append("no open lines in the last year: the drift reference is a training sample")
+    return training
