@@ -350,6 +350,33 @@ def score(
     typer.echo(report.format_text())
 
 
+@app.command()
+@user_errors
+def drift(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The batch of this as-of (default: latest).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full summary as JSON.")] = False,
+) -> None:
+    """Print the drift summary of the latest batch: features, scores, unseen values, retrain advice."""
+    from pipelines.monitor import format_drift, latest_drift
+
+    summary = latest_drift(Settings(), None if as_of is None else _as_of(as_of))
+    typer.echo(json.dumps(summary, indent=2, default=str) if as_json else format_drift(summary))
+
+
+@app.command()
+@user_errors
+def monitor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Check past batches' predictions against the outcomes known now, beside the backtest figures."""
+    from pipelines.monitor import format_monitor, run_monitor
+
+    report = run_monitor(Settings())
+    typer.echo(json.dumps(report, indent=2, default=str) if as_json else format_monitor(report))
+
+
 @app.command("mlflow-ui")
 def mlflow_ui(
     port: Annotated[int, typer.Option(help="Port for the MLflow UI.")] = 5000,

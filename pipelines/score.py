@@ -20,6 +20,7 @@ import mlflow
 import pandas as pd
 
 from pipelines.kpis import kpi_params
+from pipelines.monitor import retrain_policy, run_monitor
 from pipelines.train import latest_day
 from supplierrisk import batchstore, results
 from supplierrisk.batch import TABLES, BatchTables, batch_id, compute_batch, manifest
@@ -112,6 +113,10 @@ DRIFT_HTML = "drift.html"
 DRIFT_SUPPLIERS_HTML = "drift_suppliers.html"
 
 
+def _trained_as_of(client: Any, info: dict[str, str]) -> str:
+    return str(client.get_run(info["run_id"]).data.tags.get("training_as_of", ""))
+
+
 def _reference(client: Any, run_id: str) -> pd.DataFrame:
     return pd.read_parquet(client.download_artifacts(run_id, "reference.parquet"))
 
@@ -165,7 +170,11 @@ def _drift(
 
 def drift_metrics(summary: dict[str, Any]) -> dict[str, float]:
     """The drift summary's headline numbers (for the manifest and the MLflow run)."""
-    out: dict[str, float] = {"drift_alert": float(bool(summary.get("alert")))}
+    out: dict[str, float] = {
+        "drift_alert": float(bool(summary.get("alert"))),
+        "retrain_recommended": float(bool(summary.get("retrain", {}).get("recommended"))),
+        "past_batches_degraded": float(bool(summary.get("performance", {}).get("degraded"))),
+    }
     for name in ("otd", "disruption"):
         section = summary.get(name, {})
         if "share_drifted" in section:
@@ -247,6 +256,18 @@ def run_score(
             folder,
         )
         tables.durations["drift"] = round(time.perf_counter() - clock, 3)
+        # The feedback loop: earlier batches against what has happened since, then the retrain policy.
+        drift["performance"] = run_monitor(settings, history, as_of)
+        drift["retrain"] = retrain_policy(
+            settings,
+            drift,
+            drift["performance"],
+            {
+                "otd": _trained_as_of(client, models["otd"]),
+                "disruption": _trained_as_of(client, models["disruption"]),
+            },
+            as_of,
+        )
         write_text(json.dumps(drift, indent=2, sort_keys=True, default=str), folder / DRIFT_JSON)
         say("drift", {"alert": drift["alert"], **drift_metrics(drift)})
         _pause_for_tests("files")

@@ -14,9 +14,9 @@ import pandas as pd
 from supplierrisk.features import FeatureConfig, HistoryIndex, build_line_features, known_history
 from supplierrisk.features.suppliers import SupplierHistoryIndex, active_snapshots
 from supplierrisk.labels import open_lines
-from supplierrisk.modeling.disruption import DisruptionModel
+from supplierrisk.modeling.disruption import DISRUPTION_OUTPUTS, DisruptionModel
 from supplierrisk.modeling.drivers import category_medians, explain_rows
-from supplierrisk.modeling.otd import OtdModel
+from supplierrisk.modeling.otd import OTD_OUTPUTS, OtdModel
 
 LINE_KEYS = ("po_id", "line_id", "supplier_id")
 
@@ -77,7 +77,9 @@ def score_open_lines_with_features(model: OtdModel, at: HistoryAt) -> tuple[pd.D
     features = line_features(model, at.index.reconfigured(model.feature_config), lines, at.as_of)
     context = lines.reindex(columns=["category", "promised_date"])
     context["open_value"] = lines["quantity_ordered"] * lines["unit_price"]
-    scored = pd.concat([lines.reindex(columns=list(LINE_KEYS)), model.predict(features), context], axis=1)
+    # Nothing open (e.g. the day the data ends): empty outputs with the usual columns.
+    predicted = model.predict(features) if len(features) else pd.DataFrame(columns=list(OTD_OUTPUTS))
+    scored = pd.concat([lines.reindex(columns=list(LINE_KEYS)), predicted, context], axis=1)
     return scored.reset_index(drop=True), features.reset_index(drop=True)
 
 
@@ -145,7 +147,7 @@ def score_supplier_risk_with_features(
     as_of = at.as_of
     index = at.index.reconfigured(model.feature_config)
     frame = supplier_snapshot_features(index, as_of)
-    scored = model.predict(frame)
+    scored = model.predict(frame) if len(frame) else pd.DataFrame(columns=list(DISRUPTION_OUTPUTS))
     context = frame.reindex(columns=["supplier_id", *SUPPLIER_CONTEXT])
     out = pd.concat([context, scored], axis=1)
     out.insert(1, "as_of", as_of.date().isoformat())

@@ -53,6 +53,17 @@ class Settings(BaseSettings):
         gt=0.0,
         description="A feature drifted when its distance (normed Wasserstein or JS) reaches this.",
     )
+    monitor_auc_margin: float = Field(
+        default=0.05, ge=0.0, description="Flag a model whose realised AUC is this far below its backtest."
+    )
+    monitor_brier_margin: float = Field(
+        default=0.02, ge=0.0, description="Flag a model whose realised Brier is this far above its backtest."
+    )
+    retrain_max_model_age_days: int = Field(
+        default=90,
+        ge=1,
+        description="Recommend a retrain when a champion was trained this long before the batch.",
+    )
     drift_sample_rows: int = Field(
         default=20_000, ge=100, description="Rows sampled from each side for the drift report."
     )
