@@ -322,6 +322,9 @@ def score(
         str | None, typer.Option("--as-of", help="Score as of this date (default today).")
     ] = None,
     keep: Annotated[int | None, typer.Option(min=1, help="Keep only the last N batches.")] = None,
+    auto_retrain: Annotated[
+        bool, typer.Option("--auto-retrain", help="Retrain both models when the policy recommends it.")
+    ] = False,
 ) -> None:
     """Nightly batch: score open lines and active suppliers with the champions, roll up, publish.
 
@@ -348,6 +351,16 @@ def score(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code) from None
     typer.echo(report.format_text())
+    policy = report.retrain
+    if policy:
+        typer.echo(
+            f"retrain: {'recommended' if policy['recommended'] else 'not needed'}"
+            f" ({'; '.join(policy['reasons']) or 'no trigger'})"
+        )
+    if auto_retrain and policy and policy["recommended"]:
+        from pipelines.train import format_retrain, run_retrain
+
+        typer.echo(format_retrain(run_retrain(Settings())))
 
 
 @app.command()
@@ -375,6 +388,19 @@ def monitor(
 
     report = run_monitor(Settings())
     typer.echo(json.dumps(report, indent=2, default=str) if as_json else format_monitor(report))
+
+
+@app.command()
+@user_errors
+def retrain(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Train on what was known then (default: latest).")
+    ] = None,
+) -> None:
+    """Retrain both models on the latest data; the gates promote each challenger or keep the champion."""
+    from pipelines.train import format_retrain, run_retrain
+
+    typer.echo(format_retrain(run_retrain(Settings(), None if as_of is None else _as_of(as_of))))
 
 
 @app.command("mlflow-ui")

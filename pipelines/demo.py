@@ -1,4 +1,4 @@
-"""Demo job: ingest SCMS, render scorecards, train both models and show the riskiest suppliers."""
+"""Demo job, the whole loop on SCMS: ingest, scorecards, both models, riskiest suppliers, batch, drift."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import pandas as pd
 
 from pipelines.ingest import run_ingest
 from pipelines.kpis import run_kpis
+from pipelines.monitor import format_drift, latest_drift
 from pipelines.predict import format_supplier_risk, run_predict_disruption
+from pipelines.score import run_score
 from pipelines.train import latest_day, run_train
 from supplierrisk.ingest import get_preset
 from supplierrisk.settings import Settings
@@ -82,5 +84,26 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
         ]
     else:
         parts.append("the disruption model did not pass the gate, so no champion scores are shown")
-    parts += ["", f"MLflow store: {settings.tracking_uri}  (browse with: supplierrisk mlflow-ui)"]
+    if otd.decision.promote and disruption.decision.promote:
+        # A look-back batch: the models were trained on data to the end of the history.
+        batch = run_score(settings, as_of)
+        parts += [
+            "",
+            f"== nightly batch as of {as_of.date()} (a look-back: the champions were trained on later data)"
+            " ==",
+            batch.format_text(),
+            "",
+            format_drift(latest_drift(settings)),
+        ]
+        where = f"batch folder: {batch.folder}\nresults database: {settings.results_url}"
+    else:
+        where = "no batch: a model did not pass its gate"
+    parts += [
+        "",
+        "== where to look ==",
+        f"MLflow UI: supplierrisk mlflow-ui   (store {settings.tracking_uri})",
+        where,
+        "drift and feedback: supplierrisk drift; supplierrisk monitor",
+        "API: the serving issue adds 'supplierrisk serve', which reads the latest batch",
+    ]
     return "\n".join(parts)

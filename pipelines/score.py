@@ -54,6 +54,7 @@ class ScoreReport:
     manifest: dict[str, Any]
     pruned: list[str] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
+    retrain: dict[str, Any] = field(default_factory=dict)
 
     def format_text(self) -> str:
         """A short summary for the terminal and logs."""
@@ -286,6 +287,6 @@ def run_score(
         batchstore.set_latest(root, identifier)
         say("published", {"batch_id": identifier, "folder": str(final), "new": published})
         pruned = batchstore.prune(root, keep) if keep is not None else []
-    report = ScoreReport(identifier, final, published, content, pruned, cleaned)
+    report = ScoreReport(identifier, final, published, content, pruned, cleaned, drift["retrain"])
     _log_run(settings, report, [final / batchstore.MANIFEST, final / DRIFT_JSON, final / DRIFT_HTML])
     return report

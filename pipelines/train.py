@@ -226,3 +226,19 @@ def run_train(
 def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: Path | None) -> TrainReport:
     """Train the OTD model (see ``run_train``)."""
     return run_train(settings, "otd", as_of, config_path)
+
+
+def run_retrain(settings: Settings, as_of: pd.Timestamp | None = None) -> list[TrainReport]:
+    """Train both models as of the latest data (or ``as_of``); each gate promotes or keeps."""
+    return [run_train(settings, kind, as_of, None) for kind in ("otd", "disruption")]
+
+
+def format_retrain(reports: list[TrainReport]) -> str:
+    """Challenger against champion for each model, then each full report."""
+    lines = ["retrain: challenger against the champion on the same folds"]
+    for report in reports:
+        verdict = "PROMOTED" if report.decision.promote else "kept as challenger"
+        lines.append(f"  {report.model_name} v{report.version}: {verdict}")
+    for report in reports:
+        lines += ["", report.format_text()]
+    return "\n".join(lines)

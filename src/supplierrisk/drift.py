@@ -160,16 +160,18 @@ def feature_drift(
 
 
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
-    """Population stability index of ``current`` against ``reference`` over reference deciles."""
+    """Population stability index of ``current`` against ``reference`` over reference deciles (smoothed)."""
     reference = np.asarray(reference, dtype=float)
     current = np.asarray(current, dtype=float)
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
     if len(edges) < 2:
         return 0.0
     edges[0], edges[-1] = -np.inf, np.inf
-    expected = np.histogram(reference, edges)[0] / len(reference)
-    actual = np.histogram(current, edges)[0] / max(len(current), 1)
-    expected, actual = np.clip(expected, 1e-6, None), np.clip(actual, 1e-6, None)
+    # Half a line added to every bin (Laplace smoothing): an empty bin in a small batch must not
+    # dominate the index, as a tiny floor would.
+    k = len(edges) - 1
+    expected = (np.histogram(reference, edges)[0] + 0.5) / (len(reference) + 0.5 * k)
+    actual = (np.histogram(current, edges)[0] + 0.5) / (len(current) + 0.5 * k)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 

@@ -156,3 +156,22 @@ def test_retention_keeps_the_last_batches_and_the_latest(home: Path) -> None:
     assert len(remaining) == 2
     assert report.batch_id in remaining
     assert report.pruned
+
+
+def test_scheduler_examples_run_the_score_command_with_its_settings() -> None:
+    import yaml
+
+    deploy = Path(__file__).resolve().parents[2] / "pipelines" / "deploy"
+    job = yaml.safe_load((deploy / "k8s-cronjob.yaml").read_text(encoding="utf-8"))
+    container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:2] == ["supplierrisk", "score"]
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    names = {e["name"] for e in container["env"]}
+    assert {"SUPPLIERRISK_HOME", "SUPPLIERRISK_MLFLOW_TRACKING_URI", "SUPPLIERRISK_RESULTS_DB_URL"} <= names
+    # Every variable the examples set is a real setting.
+    fields = {f"SUPPLIERRISK_{name.upper()}" for name in Settings.model_fields}
+    assert names <= fields
+    service = (deploy / "supplierrisk-score.service").read_text(encoding="utf-8")
+    assert "supplierrisk score" in service
+    assert "SuccessExitStatus=6" in service
+    assert "supplierrisk score" in (deploy / "cron.example").read_text(encoding="utf-8")

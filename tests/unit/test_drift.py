@@ -48,10 +48,13 @@ def test_empty_and_missing_columns_are_skipped_with_reasons() -> None:
 def test_psi_by_hand() -> None:
     reference = np.arange(1000) / 1000.0
     assert psi(reference, reference) == pytest.approx(0.0, abs=1e-9)
-    # Everything in the top decile: 10 % expected there, 100 % seen; others 1e-6 floors.
+    # Everything in the top decile. Smoothed shares: reference (100 + 0.5) / 1005 in every bin;
+    # batch (100 + 0.5) / 105 in the top bin and 0.5 / 105 in the nine others.
     current = np.full(100, 0.95)
-    expected = (1 - 0.1) * np.log(1 / 0.1) + 9 * (1e-6 - 0.1) * np.log(1e-6 / 0.1)
-    assert psi(reference, current) == pytest.approx(expected, rel=1e-6)
+    e = 100.5 / 1005
+    top, rest = 100.5 / 105, 0.5 / 105
+    expected = (top - e) * np.log(top / e) + 9 * (rest - e) * np.log(rest / e)
+    assert psi(reference, current) == pytest.approx(expected, rel=1e-9)
     assert prediction_drift(reference, current)["drifted"]
 
 
