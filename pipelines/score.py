@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,6 +170,35 @@ def _drift(
     return {"batch_as_of": tables.as_of.date().isoformat(), "alert": alert, **sections}
 
 
+def _drift_and_policy(
+    settings: Settings,
+    client: Any,
+    tables: BatchTables,
+    history: pd.DataFrame,
+    models: dict[str, dict[str, str]],
+    otd_model: Any,
+    disruption_model: Any,
+    folder: Path,
+) -> dict[str, Any]:
+    """Drift, the feedback loop on earlier batches, and the retrain policy; written as drift.json."""
+    clock = time.perf_counter()
+    drift = _drift(
+        settings,
+        client,
+        tables,
+        history,
+        (otd_model, models["otd"]),
+        (disruption_model, models["disruption"]),
+        folder,
+    )
+    tables.durations["drift"] = round(time.perf_counter() - clock, 3)
+    drift["performance"] = run_monitor(settings, history, tables.as_of)
+    trained = {name: _trained_as_of(client, info) for name, info in models.items()}
+    drift["retrain"] = retrain_policy(settings, drift, drift["performance"], trained, tables.as_of)
+    write_text(json.dumps(drift, indent=2, sort_keys=True, default=str), folder / DRIFT_JSON)
+    return drift
+
+
 def drift_metrics(summary: dict[str, Any]) -> dict[str, float]:
     """The drift summary's headline numbers (for the manifest and the MLflow run)."""
     out: dict[str, float] = {
@@ -246,40 +276,29 @@ def run_score(
         )
         folder = batchstore.temporary_folder(root, identifier)
         data_files = _write_files(folder, tables)
-        clock = time.perf_counter()
-        drift = _drift(
-            settings,
-            client,
-            tables,
-            history,
-            (otd_model, models["otd"]),
-            (disruption_model, models["disruption"]),
-            folder,
-        )
-        tables.durations["drift"] = round(time.perf_counter() - clock, 3)
-        # The feedback loop: earlier batches against what has happened since, then the retrain policy.
-        drift["performance"] = run_monitor(settings, history, as_of)
-        drift["retrain"] = retrain_policy(
-            settings,
-            drift,
-            drift["performance"],
-            {
-                "otd": _trained_as_of(client, models["otd"]),
-                "disruption": _trained_as_of(client, models["disruption"]),
-            },
-            as_of,
-        )
-        write_text(json.dumps(drift, indent=2, sort_keys=True, default=str), folder / DRIFT_JSON)
-        say("drift", {"alert": drift["alert"], **drift_metrics(drift)})
-        _pause_for_tests("files")
-        finished = pd.Timestamp.now(tz="UTC")
-        files = batchstore.file_hashes(folder, data_files)
-        content = manifest(tables, identifier, models, fingerprint, started, finished, files)
-        content["drift"] = drift_metrics(drift)
-        write_text(json.dumps(content, indent=2, sort_keys=True, default=str), folder / batchstore.MANIFEST)
-        published = batchstore.publish(root, identifier, folder, data_files)
-        _pause_for_tests("publish")
         final = root / identifier
+        if batchstore.same_data(final, folder, data_files):
+            # The same batch is already published (a re-run): its files are identical, so its drift and
+            # manifest stand; only the database and LATEST are (re)written below, in case a crash
+            # interrupted the earlier run after publishing.
+            shutil.rmtree(folder)
+            published = False
+            drift = json.loads((final / DRIFT_JSON).read_text(encoding="utf-8"))
+        else:
+            drift = _drift_and_policy(
+                settings, client, tables, history, models, otd_model, disruption_model, folder
+            )
+            say("drift", {"alert": drift["alert"], **drift_metrics(drift)})
+            _pause_for_tests("files")
+            finished = pd.Timestamp.now(tz="UTC")
+            files = batchstore.file_hashes(folder, data_files)
+            content = manifest(tables, identifier, models, fingerprint, started, finished, files)
+            content["drift"] = drift_metrics(drift)
+            write_text(
+                json.dumps(content, indent=2, sort_keys=True, default=str), folder / batchstore.MANIFEST
+            )
+            published = batchstore.publish(root, identifier, folder, data_files)
+            _pause_for_tests("publish")
         content = batchstore.read_manifest(final)
         results.write_batch(settings.results_url, identifier, tables.tables, content)
         _pause_for_tests("database")

@@ -98,6 +98,15 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+def same_data(published: Path, folder: Path, data_files: list[str]) -> bool:
+    """Whether a published batch folder holds exactly the data files just written to ``folder``."""
+    if not (published / MANIFEST).exists():
+        return False
+    if not all((published / name).exists() for name in data_files):
+        return False
+    return file_hashes(published, data_files) == file_hashes(folder, data_files)
+
+
 def publish(root: Path, identifier: str, folder: Path, data_files: list[str]) -> bool:
     """Move a complete ``folder`` to ``root/identifier``; return False when an identical batch exists.
 
@@ -108,7 +117,7 @@ def publish(root: Path, identifier: str, folder: Path, data_files: list[str]) ->
     _sync_folder(folder)
     final = root / identifier
     if final.exists():
-        if (final / MANIFEST).exists() and file_hashes(final, data_files) == file_hashes(folder, data_files):
+        if same_data(final, folder, data_files):
             shutil.rmtree(folder)
             return False
         retired = root / f".old-{identifier}-{os.getpid()}"

@@ -99,12 +99,16 @@ def _wait_for(marker: Path, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("stage", ["files", "publish", "database"])
-def test_a_killed_batch_leaves_the_previous_one_as_latest(home: Path, tmp_path: Path, stage: str) -> None:
+@pytest.mark.parametrize(
+    ("stage", "day"), [("files", "2015-07-01"), ("publish", "2015-07-08"), ("database", "2015-07-15")]
+)
+def test_a_killed_batch_leaves_the_previous_one_as_latest(
+    home: Path, tmp_path: Path, stage: str, day: str
+) -> None:
     settings = Settings(home=home)
     previous = run_score(settings, AS_OF)
     marker = tmp_path / "paused"
-    process = _start_batch(home, "2015-07-01", stage, marker)
+    process = _start_batch(home, day, stage, marker)
     _wait_for(marker, process)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
@@ -112,7 +116,7 @@ def test_a_killed_batch_leaves_the_previous_one_as_latest(home: Path, tmp_path: 
     assert results.latest_batch_id(settings.results_url) == previous.batch_id
     assert hashes(previous.folder) == previous.manifest["files_sha256"]
     # The killed run held the lock only while alive: the next batch runs, cleans up and publishes.
-    after = run_score(settings, pd.Timestamp("2015-07-01"))
+    after = run_score(settings, pd.Timestamp(day))
     assert batchstore.latest_batch(settings.batches_dir) == after.folder
     assert not [p for p in settings.batches_dir.iterdir() if p.name.startswith((".tmp-", ".old-"))]
     run_score(settings, AS_OF)  # leave the June batch as latest for the other tests
@@ -151,11 +155,15 @@ def test_retention_keeps_the_last_batches_and_the_latest(home: Path) -> None:
     settings = Settings(home=home)
     run_score(settings, pd.Timestamp("2015-04-01"))
     run_score(settings, pd.Timestamp("2015-05-01"))
+    before = batchstore.list_batches(settings.batches_dir)
+    assert len(before) >= 3
     report = run_score(settings, AS_OF, keep=2)
-    remaining = [m["batch_id"] for m in batchstore.list_batches(settings.batches_dir)]
-    assert len(remaining) == 2
-    assert report.batch_id in remaining
-    assert report.pruned
+    remaining = {m["batch_id"] for m in batchstore.list_batches(settings.batches_dir)}
+    # The two with the latest as-of days, and the published latest (June) whatever its rank.
+    expected = {m["batch_id"] for m in before[-2:]} | {report.batch_id}
+    assert remaining == expected
+    assert set(report.pruned) == {m["batch_id"] for m in before} - expected
+    assert batchstore.latest_batch(settings.batches_dir) == report.folder
 
 
 def test_scheduler_examples_run_the_score_command_with_its_settings() -> None:
