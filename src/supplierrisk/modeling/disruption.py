@@ -21,6 +21,7 @@ from supplierrisk.modeling.backtest import BacktestResult, BaselineFunction, Exa
 from supplierrisk.modeling.classifier import CategoricalLgbm
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.training import (
+    CalibratedModel,
     FeatureSet,
     Training,
     backtest_with,
@@ -111,7 +112,7 @@ def build_disruption_examples(
     return examples, FeatureSet(categorical, [])
 
 
-class DisruptionModel:
+class DisruptionModel(CalibratedModel):
     """A fitted disruption model: calibrated probability, 0-100 risk score and band per snapshot."""
 
     def __init__(
@@ -126,30 +127,11 @@ class DisruptionModel:
         event: DisruptionEvent,
         frequency: str,
     ) -> None:
-        self.classifier = classifier
-        self.calibrator = calibrator
-        self.calibration_method = calibration_method
-        self.feature_set = feature_set
-        self.bands = bands
-        self.training_as_of = training_as_of
-        self.feature_config = feature_config
+        super().__init__(
+            classifier, calibrator, calibration_method, feature_set, bands, training_as_of, feature_config
+        )
         self.event = event
         self.frequency = frequency
-
-    @property
-    def feature_names(self) -> list[str]:
-        """The feature columns the model reads, in order."""
-        return list(self.classifier.feature_names_)
-
-    @property
-    def categories(self) -> dict[str, list[str]]:
-        """Training categories per categorical feature."""
-        return dict(self.classifier.categories_)
-
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability of the disruption event in the horizon."""
-        frame = features.reindex(columns=self.feature_names)
-        return np.asarray(self.calibrator.predict_proba(frame)[:, 1])  # type: ignore[attr-defined]
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """``p_disruption``, the 0-100 ``risk_score`` (the probability in percent) and ``risk_band``."""

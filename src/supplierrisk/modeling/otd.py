@@ -23,6 +23,7 @@ from supplierrisk.modeling.classifier import CategoricalLgbm
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.delay import DelayQuantiles, interpolate_levels, mixture_quantile
 from supplierrisk.modeling.training import (
+    CalibratedModel,
     FeatureSet,
     Training,
     backtest_with,
@@ -82,7 +83,7 @@ def build_otd_examples(
     return examples, FeatureSet(categorical, numeric)
 
 
-class OtdModel:
+class OtdModel(CalibratedModel):
     """A fitted OTD model: calibrated late probability plus delay quantiles."""
 
     def __init__(
@@ -96,29 +97,10 @@ class OtdModel:
         training_as_of: pd.Timestamp,
         feature_config: FeatureConfig,
     ) -> None:
-        self.classifier = classifier
-        self.calibrator = calibrator
-        self.calibration_method = calibration_method
+        super().__init__(
+            classifier, calibrator, calibration_method, feature_set, bands, training_as_of, feature_config
+        )
         self.delay = delay
-        self.feature_set = feature_set
-        self.bands = bands
-        self.training_as_of = training_as_of
-        self.feature_config = feature_config
-
-    @property
-    def feature_names(self) -> list[str]:
-        """The feature columns the model reads, in order."""
-        return list(self.classifier.feature_names_)
-
-    @property
-    def categories(self) -> dict[str, list[str]]:
-        """Training categories per categorical feature."""
-        return dict(self.classifier.categories_)
-
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability that each line arrives late."""
-        frame = features.reindex(columns=self.feature_names)
-        return np.asarray(self.calibrator.predict_proba(frame)[:, 1])  # type: ignore[attr-defined]
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """``p_late``, risk band, and delay quantiles (unconditional and if late) per line."""

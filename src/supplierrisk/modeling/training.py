@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from supplierrisk.features import FeatureConfig
 from supplierrisk.modeling.backtest import (
     BacktestResult,
     BaselineFunction,
@@ -41,6 +42,43 @@ class FeatureSet:
 
     categorical: list[str]
     numeric_extras: list[str]
+
+
+class CalibratedModel:
+    """What every fitted model shares: the classifier, its calibration, features, bands and provenance."""
+
+    def __init__(
+        self,
+        classifier: CategoricalLgbm,
+        calibrator: object,
+        calibration_method: str,
+        feature_set: FeatureSet,
+        bands: tuple[float, float],
+        training_as_of: pd.Timestamp,
+        feature_config: FeatureConfig,
+    ) -> None:
+        self.classifier = classifier
+        self.calibrator = calibrator
+        self.calibration_method = calibration_method
+        self.feature_set = feature_set
+        self.bands = bands
+        self.training_as_of = training_as_of
+        self.feature_config = feature_config
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The feature columns the model reads, in order."""
+        return list(self.classifier.feature_names_)
+
+    @property
+    def categories(self) -> dict[str, list[str]]:
+        """Training categories per categorical feature."""
+        return dict(self.classifier.categories_)
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of the positive class (late line, disrupted supplier)."""
+        frame = features.reindex(columns=self.feature_names)
+        return np.asarray(self.calibrator.predict_proba(frame)[:, 1])  # type: ignore[attr-defined]
 
 
 @dataclass
