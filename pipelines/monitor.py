@@ -28,12 +28,15 @@ def _backtest(client: Any, run_id: str) -> dict[str, float]:
 
 
 def run_monitor(
-    settings: Settings, history: pd.DataFrame | None = None, now: pd.Timestamp | None = None
+    settings: Settings,
+    history: pd.DataFrame | None = None,
+    now: pd.Timestamp | None = None,
+    client: Any | None = None,
 ) -> dict[str, Any]:
     """Check every published batch against the outcomes the store knows now; write and return the report."""
     history = load_store(settings.store_path) if history is None else history
     now = latest_day(history) if now is None else pd.Timestamp(now).normalize()
-    client = connect(settings)
+    client = connect(settings) if client is None else client
     rows = []
     for m in batchstore.list_batches(settings.batches_dir):
         folder = settings.batches_dir / m["batch_id"]

@@ -192,7 +192,7 @@ def _drift_and_policy(
         folder,
     )
     tables.durations["drift"] = round(time.perf_counter() - clock, 3)
-    drift["performance"] = run_monitor(settings, history, tables.as_of)
+    drift["performance"] = run_monitor(settings, history, tables.as_of, client)
     trained = {name: _trained_as_of(client, info) for name, info in models.items()}
     drift["retrain"] = retrain_policy(settings, drift, drift["performance"], trained, tables.as_of)
     write_text(json.dumps(drift, indent=2, sort_keys=True, default=str), folder / DRIFT_JSON)
@@ -215,8 +215,7 @@ def drift_metrics(summary: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _log_run(settings: Settings, report: ScoreReport, extra_artifacts: list[Path]) -> None:
-    client = connect(settings)
+def _log_run(settings: Settings, client: Any, report: ScoreReport, extra_artifacts: list[Path]) -> None:
     experiment = ensure_experiment(client, BATCH_EXPERIMENT, settings)
     m = report.manifest
     with mlflow.start_run(experiment_id=experiment, run_name=f"batch-{m['as_of']}"):
@@ -307,5 +306,5 @@ def run_score(
         say("published", {"batch_id": identifier, "folder": str(final), "new": published})
         pruned = batchstore.prune(root, keep) if keep is not None else []
     report = ScoreReport(identifier, final, published, content, pruned, cleaned, drift["retrain"])
-    _log_run(settings, report, [final / batchstore.MANIFEST, final / DRIFT_JSON, final / DRIFT_HTML])
+    _log_run(settings, client, report, [final / batchstore.MANIFEST, final / DRIFT_JSON, final / DRIFT_HTML])
     return report
