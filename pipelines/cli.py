@@ -27,9 +27,11 @@ app = typer.Typer(
 train_app = typer.Typer(help="Train a model, backtest it against baselines, register it, run the gate.")
 predict_app = typer.Typer(help="Score with the champion model.")
 promote_app = typer.Typer(help="Promote a registered model version to champion by hand.")
+keys_app = typer.Typer(help="API keys for the service: create (shown once), list, revoke.")
 app.add_typer(train_app, name="train")
 app.add_typer(predict_app, name="predict")
 app.add_typer(promote_app, name="promote")
+app.add_typer(keys_app, name="keys")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -401,6 +403,73 @@ def retrain(
     from pipelines.train import format_retrain, run_retrain
 
     typer.echo(format_retrain(run_retrain(Settings(), None if as_of is None else _as_of(as_of))))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the models).")] = 1,
+) -> None:
+    """Start the API on uvicorn: champions and the latest batch load at start, reload on change.
+
+    API keys are required (create one with 'supplierrisk keys create'); set
+    SUPPLIERRISK_API_AUTH_DISABLED=1 only for local development.
+    """
+    import uvicorn
+
+    settings = Settings()
+    if settings.api_auth_disabled:
+        typer.echo(
+            "WARNING: API auth is DISABLED (SUPPLIERRISK_API_AUTH_DISABLED): development only", err=True
+        )
+    uvicorn.run(
+        "serving.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+@keys_app.command("create")
+@user_errors
+def keys_create(
+    role: Annotated[str, typer.Option(help="viewer (read and score) or admin (also reload).")],
+    name: Annotated[
+        str | None, typer.Option(help="A name to list and revoke it by (default role-N).")
+    ] = None,
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from supplierrisk.apikeys import create_key
+
+    settings = Settings()
+    key, record = create_key(settings.keys_path, role, name)
+    typer.echo(key)
+    typer.echo(
+        f"created {record.role} key '{record.name}' in {settings.keys_path}; it is not shown again", err=True
+    )
+
+
+@keys_app.command("list")
+@user_errors
+def keys_list() -> None:
+    """Name, role and creation time of every key (never the keys)."""
+    from supplierrisk.apikeys import load_keys
+
+    settings = Settings()
+    keys = load_keys(settings.keys_path)
+    if not keys:
+        typer.echo(f"no keys in {settings.keys_path}")
+    for key in keys:
+        typer.echo(f"{key.name}\t{key.role}\t{key.created_at}")
+
+
+@keys_app.command("revoke")
+@user_errors
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Remove a key; a running service refuses it from its next request on."""
+    from supplierrisk.apikeys import revoke_key
+
+    settings = Settings()
+    record = revoke_key(settings.keys_path, name)
+    typer.echo(f"revoked {record.role} key '{record.name}'")
 
 
 @app.command("mlflow-ui")

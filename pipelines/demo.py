@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 
 from pipelines.ingest import run_ingest
@@ -9,7 +13,8 @@ from pipelines.kpis import run_kpis
 from pipelines.monitor import format_drift, latest_drift
 from pipelines.predict import format_supplier_risk, run_predict_disruption
 from pipelines.score import run_score
-from pipelines.train import latest_day, run_train
+from pipelines.train import run_train
+from supplierrisk.features import latest_day
 from supplierrisk.ingest import get_preset
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store
@@ -96,6 +101,11 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
             format_drift(latest_drift(settings)),
         ]
         where = f"batch folder: {batch.folder}\nresults database: {settings.results_url}"
+        parts += [
+            "",
+            "== the API (supplierrisk serve), called over HTTP as a category manager's tool would ==",
+            *api_tour(settings),
+        ]
     else:
         where = "no batch: a model did not pass its gate"
     parts += [
@@ -104,6 +114,83 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
         f"MLflow UI: supplierrisk mlflow-ui   (store {settings.tracking_uri})",
         where,
         "drift and feedback: supplierrisk drift; supplierrisk monitor",
-        "API: the serving issue adds 'supplierrisk serve', which reads the latest batch",
+        "API: supplierrisk keys create --role viewer; supplierrisk serve  (docs at http://127.0.0.1:8000/docs)",
     ]
     return "\n".join(parts)
+
+
+def api_tour(settings: Settings) -> list[str]:
+    """Start the API on a free local port with a throwaway viewer key and call a few endpoints."""
+    import socket
+    import tempfile
+    import threading
+    import time
+    import urllib.parse
+    import urllib.request
+
+    import uvicorn
+
+    from serving.app import create_app
+    from supplierrisk.apikeys import create_key
+
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        key, _ = create_key(Path(tmp) / "keys.json", "viewer", "demo")
+        app = create_app(
+            settings.model_copy(update={"api_keys_file": Path(tmp) / "keys.json", "api_poll_seconds": 0})
+        )
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{port}"
+
+        def call(path: str, body: dict[str, Any] | None = None) -> Any:
+            data = None if body is None else json.dumps(body).encode()
+            headers = {"X-API-Key": key, "Content-Type": "application/json"}
+            request = urllib.request.Request(base + path, data=data, headers=headers)  # noqa: S310 - local
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own local server
+                return json.loads(response.read())
+
+        try:
+            for _ in range(600):
+                if server.started:
+                    break
+                time.sleep(0.1)
+            ready = call("/ready")
+            suppliers = call("/v1/suppliers?min_band=medium&limit=3")
+            top = suppliers["items"][0]
+            detail = call("/v1/suppliers/" + urllib.parse.quote(top["supplier_id"], safe=""))
+            category = call("/v1/categories/" + urllib.parse.quote(str(top["main_category"]), safe=""))
+            open_line = detail["open_lines"][0] if detail["open_lines"] else None
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+    lines = [
+        f"GET /ready: {ready['status']}, models {ready['models']}, batch {ready['batch']['batch_id']}",
+        f"GET /v1/suppliers?min_band=medium&limit=3: {suppliers['total']} suppliers at medium risk or above",
+    ]
+    for item in suppliers["items"]:
+        otd = item["kpis"]["otd_rate"]
+        lines.append(
+            f"  {item['supplier_id']}: risk {item['risk_score']} ({item['risk_band']}),"
+            f" OTD {_pct(otd['value'])} [{_pct(otd['lo'])}, {_pct(otd['hi'])}]"
+        )
+    lines.append(f"GET /v1/suppliers/{top['supplier_id']}: drivers")
+    lines += [f"  - {d['text']}" for d in detail["drivers"]]
+    if open_line is not None:
+        lines.append(
+            f"  riskiest open line {open_line['po_id']}/{open_line['line_id']}:"
+            f" p_late {open_line['p_late']:.2f}, P90 delay {open_line['delay_p90_days']:.0f} days"
+        )
+    alternatives = ", ".join(a["supplier_id"] for a in category["alternatives"][:3]) or "none"
+    lines.append(
+        f"GET /v1/categories/{category['category']}: HHI {category['hhi']:.0f},"
+        f" single source {category['single_source']}, alternatives to {category['replacing']}: {alternatives}"
+    )
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from supplierrisk.kpis import KpiParams, KpiResult, compute_kpis
+from supplierrisk.kpis import KpiResult, compute_kpis, kpi_params
 from supplierrisk.scorecard import load_scorecard_config, score_suppliers
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store
@@ -17,15 +17,6 @@ BY_CHOICES: dict[str, list[str]] = {
     "category": ["category"],
     "supplier,category": ["supplier_id", "category"],
 }
-
-
-def kpi_params(settings: Settings) -> KpiParams:
-    """The KPI parameters from settings (one tolerance for KPIs, labels and features)."""
-    return KpiParams(
-        on_time_tolerance_days=settings.on_time_tolerance_days,
-        in_full_tolerance=settings.in_full_tolerance,
-        price_variance_tolerance=settings.price_variance_tolerance,
-    )
 
 
 def default_scorecard_path() -> Path:

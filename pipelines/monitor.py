@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.train import latest_day
 from supplierrisk import batchstore
+from supplierrisk.features import latest_day
 from supplierrisk.labels import DisruptionEvent
 from supplierrisk.monitor import check_lines, check_suppliers, degradation
 from supplierrisk.settings import Settings
@@ -126,7 +126,7 @@ def latest_drift(settings: Settings, as_of: pd.Timestamp | None = None) -> dict[
     if folder is None:
         when = "" if as_of is None else f" for {as_of.date()}"
         raise FileNotFoundError(f"no published batch{when}: run 'supplierrisk score' first")
-    return dict(json.loads((folder / "drift.json").read_text(encoding="utf-8")))
+    return dict(json.loads((folder / batchstore.DRIFT_JSON).read_text(encoding="utf-8")))
 
 
 def format_drift(summary: dict[str, Any]) -> str:

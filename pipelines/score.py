@@ -20,12 +20,12 @@ from typing import Any
 import mlflow
 import pandas as pd
 
-from pipelines.kpis import kpi_params
 from pipelines.monitor import retrain_policy, run_monitor
-from pipelines.train import latest_day
 from supplierrisk import batchstore, results
 from supplierrisk.batch import TABLES, BatchTables, batch_id, compute_batch, manifest
 from supplierrisk.drift import drift_section, unseen_values
+from supplierrisk.features import latest_day
+from supplierrisk.kpis import kpi_params
 from supplierrisk.settings import Settings
 from supplierrisk.storage import data_fingerprint, load_store, write_parquet, write_text
 from supplierrisk.tracking import (
@@ -110,11 +110,6 @@ def _write_files(folder: Path, tables: BatchTables) -> list[str]:
     return names
 
 
-DRIFT_JSON = "drift.json"
-DRIFT_HTML = "drift.html"
-DRIFT_SUPPLIERS_HTML = "drift_suppliers.html"
-
-
 def _trained_as_of(client: Any, info: dict[str, str]) -> str:
     return str(client.get_run(info["run_id"]).data.tags.get("training_as_of", ""))
 
@@ -136,13 +131,13 @@ def _drift(
     first_order = history.groupby("supplier_id", observed=True)["order_date"].min()
     sections: dict[str, Any] = {}
     for name, (model, info), batch_features, scores, html in (
-        ("otd", otd, tables.features["otd"], tables.tables["open_lines"]["p_late"], DRIFT_HTML),
+        ("otd", otd, tables.features["otd"], tables.tables["open_lines"]["p_late"], batchstore.DRIFT_HTML),
         (
             "disruption",
             disruption,
             tables.features["disruption"],
             tables.tables["suppliers"]["p_disruption"],
-            DRIFT_SUPPLIERS_HTML,
+            batchstore.DRIFT_SUPPLIERS_HTML,
         ),
     ):
         if len(batch_features) == 0:
@@ -195,7 +190,7 @@ def _drift_and_policy(
     drift["performance"] = run_monitor(settings, history, tables.as_of, client)
     trained = {name: _trained_as_of(client, info) for name, info in models.items()}
     drift["retrain"] = retrain_policy(settings, drift, drift["performance"], trained, tables.as_of)
-    write_text(json.dumps(drift, indent=2, sort_keys=True, default=str), folder / DRIFT_JSON)
+    write_text(json.dumps(drift, indent=2, sort_keys=True, default=str), folder / batchstore.DRIFT_JSON)
     return drift
 
 
@@ -282,7 +277,7 @@ def run_score(
             # interrupted the earlier run after publishing.
             shutil.rmtree(folder)
             published = False
-            drift = json.loads((final / DRIFT_JSON).read_text(encoding="utf-8"))
+            drift = json.loads((final / batchstore.DRIFT_JSON).read_text(encoding="utf-8"))
         else:
             drift = _drift_and_policy(
                 settings, client, tables, history, models, otd_model, disruption_model, folder
@@ -306,5 +301,10 @@ def run_score(
         say("published", {"batch_id": identifier, "folder": str(final), "new": published})
         pruned = batchstore.prune(root, keep) if keep is not None else []
     report = ScoreReport(identifier, final, published, content, pruned, cleaned, drift["retrain"])
-    _log_run(settings, client, report, [final / batchstore.MANIFEST, final / DRIFT_JSON, final / DRIFT_HTML])
+    _log_run(
+        settings,
+        client,
+        report,
+        [final / batchstore.MANIFEST, final / batchstore.DRIFT_JSON, final / batchstore.DRIFT_HTML],
+    )
     return report

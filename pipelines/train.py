@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from supplierrisk.features import latest_day
 from supplierrisk.modeling.config import TrainConfig, load_train_config
 from supplierrisk.modeling.gate import GateDecision, decide_promotion
 from supplierrisk.modeling.metrics import METRIC_NAMES
@@ -60,11 +61,6 @@ class TrainReport:
                 f"gate: {self.decision.summary()}",
             ]
         )
-
-
-def latest_day(history: pd.DataFrame) -> pd.Timestamp:
-    """The last day the store knows anything about (an order or a delivery)."""
-    return pd.Timestamp(max(history["order_date"].max(), history["delivered_date"].max())).normalize()
 
 
 def _champion_means(

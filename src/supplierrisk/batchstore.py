@@ -29,6 +29,9 @@ from supplierrisk.storage import write_text
 
 LATEST = "LATEST"
 MANIFEST = "manifest.json"
+DRIFT_JSON = "drift.json"
+DRIFT_HTML = "drift.html"
+DRIFT_SUPPLIERS_HTML = "drift_suppliers.html"
 _LOCK = ".lock"
 _TEMPORARY_PREFIXES = (".tmp-", ".old-")
 

@@ -78,6 +78,7 @@ import numpy as np
 import pandas as pd
 
 from supplierrisk.schema import has_values
+from supplierrisk.settings import Settings
 
 BY_OPTIONS: Final[tuple[tuple[str, ...], ...]] = (
     ("supplier_id",),
@@ -133,6 +134,15 @@ class KpiResult:
 
     table: pd.DataFrame
     skipped: dict[str, str] = field(default_factory=dict)
+
+
+def kpi_params(settings: Settings) -> KpiParams:
+    """The KPI parameters from settings (one tolerance for KPIs, labels and features)."""
+    return KpiParams(
+        on_time_tolerance_days=settings.on_time_tolerance_days,
+        in_full_tolerance=settings.in_full_tolerance,
+        price_variance_tolerance=settings.price_variance_tolerance,
+    )
 
 
 def wilson_interval(
@@ -335,6 +345,36 @@ _ZERO_COUNTS: Final = frozenset(
         "spend_lines",
     }
 )
+
+
+def quarterly_kpis(
+    history: pd.DataFrame,
+    as_of: pd.Timestamp,
+    by: Sequence[str],
+    quarters: int = 4,
+    params: KpiParams = KpiParams(),  # noqa: B008 - frozen dataclass, safe as a default
+) -> pd.DataFrame:
+    """KPIs per calendar quarter, oldest first: the last ``quarters`` quarters up to ``as_of``.
+
+    Each quarter is evaluated as the scorecard saw it at the quarter's end (or at
+    ``as_of`` for the current, partial quarter): lines promised in the quarter,
+    status known then. Columns: ``quarter`` (e.g. ``2015Q2``), ``quarter_end`` and
+    every KPI column of ``compute_kpis``.
+    """
+    if quarters < 1:
+        raise ValueError(f"quarters must be at least 1, not {quarters}")
+    as_of = pd.Timestamp(as_of).normalize()
+    current = as_of.to_period("Q")
+    frames = []
+    for back in range(quarters - 1, -1, -1):
+        quarter = current - back
+        start = quarter.start_time.normalize()
+        end = min(quarter.end_time.normalize(), as_of)
+        table = compute_kpis(history, end, (end - start).days + 1, by, params).table
+        table.insert(0, "quarter_end", end.date().isoformat())
+        table.insert(0, "quarter", str(quarter))
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _skipped_kpis(history: pd.DataFrame) -> dict[str, str]:

@@ -8,7 +8,7 @@ source for modelling are prefixed ``extra_``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -104,6 +104,31 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     if ORDER_DATE_SOURCE in out:
         out[ORDER_DATE_SOURCE] = _as_object_strings(out[ORDER_DATE_SOURCE])
     return out
+
+
+def from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """A canonical frame from already-typed records (``date`` or ``None`` dates, numbers, strings).
+
+    The same result as ``conform`` on such records, built column by column without
+    per-value parsing: the online path scores a single line in a few milliseconds.
+    Keys other than canonical fields are kept after them, in first-seen order.
+    """
+    columns: dict[str, np.ndarray] = {}
+    for name in CANONICAL_FIELDS:
+        values = [r.get(name) for r in records]
+        if name in DATE_FIELDS:
+            columns[name] = np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
+        elif name in NUMERIC_FIELDS:
+            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        else:
+            columns[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
+    rest = dict.fromkeys(k for r in records for k in r if k not in columns)
+    for name in rest:
+        columns[name] = np.array([r.get(name) for r in records], dtype=object)
+    frame = pd.DataFrame(columns)
+    for name in rest:
+        frame[name] = frame[name].infer_objects()
+    return frame
 
 
 def has_values(history: pd.DataFrame, field: str) -> bool:

@@ -41,6 +41,36 @@ def score_lines(
     return pd.concat([keys, scored], axis=1)
 
 
+def score_new_lines(
+    model: OtdModel,
+    at: HistoryAt,
+    lines: pd.DataFrame,
+    as_of: pd.Timestamp,
+    explain: bool = False,
+    top: int = 3,
+) -> pd.DataFrame:
+    """Score lines that need not be in the store (a PO being created), with drivers in words on request.
+
+    Features are built as of ``as_of`` (at most the history's as-of) from the index,
+    exactly as for batch scoring and training. Drivers come from LightGBM contributions
+    and are computed only when asked for.
+    """
+    if as_of > at.as_of:
+        raise ValueError(f"as-of {as_of.date()} is after the history's last day {at.as_of.date()}")
+    features = line_features(model, at.index.reconfigured(model.feature_config), lines, as_of)
+    scored = pd.concat([lines.reindex(columns=list(LINE_KEYS)), model.predict(features)], axis=1)
+    if explain and len(features):
+        drivers = explain_rows(
+            model.contributions(features),
+            features,
+            pd.DataFrame(),
+            top=top,
+            severe_days=model.feature_config.severe_delay_days,
+        )
+        scored["drivers"] = drivers["drivers"]
+    return scored
+
+
 @dataclass(frozen=True)
 class HistoryAt:
     """What the store knew at the end of ``as_of``, and its point-in-time index."""

@@ -68,6 +68,29 @@ class Settings(BaseSettings):
         default=20_000, ge=100, description="Rows sampled from each side for the drift report."
     )
 
+    api_keys_file: Path | None = Field(
+        default=None, description="The API keys file (hashes, roles, names); default <home>/api_keys.json."
+    )
+    api_auth_disabled: bool = Field(
+        default=False,
+        description="Development only: serve without API keys (every caller is admin; logged loudly).",
+    )
+    api_max_lines: int = Field(
+        default=10_000, ge=1, description="Most PO lines one scoring request may carry (more: 413)."
+    )
+    api_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Largest request body accepted (more: 413)."
+    )
+    api_max_explained_lines: int = Field(
+        default=1_000, ge=1, description="Most lines one request may ask drivers for (they are slow)."
+    )
+    api_poll_seconds: float = Field(
+        default=30.0,
+        ge=0.0,
+        description="How often the service checks the registry, LATEST and the store, reloading on change"
+        " (0: never; reload by hand with POST /v1/admin/reload).",
+    )
+
     @property
     def tracking_uri(self) -> str:
         """The MLflow tracking URI in force."""
@@ -101,6 +124,11 @@ class Settings(BaseSettings):
     def batches_dir(self) -> Path:
         """Published batch folders, the LATEST pointer and the batch lock."""
         return self.home / "batches"
+
+    @property
+    def keys_path(self) -> Path:
+        """The API keys file in force."""
+        return self.api_keys_file if self.api_keys_file is not None else self.home / "api_keys.json"
 
     @property
     def results_url(self) -> str:

@@ -17,18 +17,23 @@ import pandas as pd
 from supplierrisk.schema import conform, empty_history
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then move the result onto ``path`` in one rename."""
+def atomic_write(path: Path, write: Callable[[Path], None], mode: int | None = None) -> Path:
+    """Call ``write(tmp_path)`` then move the result onto ``path`` in one rename.
+
+    The file gets ``mode`` when given (e.g. ``0o600`` for owner-only), else the umask-based default.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        # mkstemp makes owner-only files; published outputs get the usual umask-based mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
+        if mode is None:
+            # mkstemp makes owner-only files; published outputs get the usual umask-based mode.
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        tmp.chmod(mode)
         tmp.replace(path)
     finally:
         if tmp.exists():

@@ -56,13 +56,13 @@ def test_unseen_supplier_and_category_get_prior_driven_predictions(trained) -> N
 
 def test_drivers_name_features_that_push_the_probability_up(trained) -> None:
     model, history, as_of = trained
-    from supplierrisk.scoring import line_features
+    from supplierrisk.scoring import HistoryAt, score_new_lines
 
-    features = line_features(model, HistoryIndex(history, model.feature_config), history.tail(5), as_of)
-    drivers = model.drivers(features, top=3)
-    assert len(drivers) == 5
-    for row in drivers:
+    at = HistoryAt(as_of, history, HistoryIndex(history, model.feature_config))
+    scored = score_new_lines(model, at, history.tail(5), as_of, explain=True, top=3)
+    assert len(scored) == 5
+    for row in scored["drivers"]:
         assert len(row) == 3
-        assert all(d["feature"] in model.feature_names for d in row)
+        assert all(d["feature"] in model.feature_names and d["text"] for d in row)
         contributions = [d["contribution"] for d in row]
         assert contributions == sorted(contributions, reverse=True)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from supplierrisk.kpis import KpiParams, compute_kpis, wilson_interval
+from supplierrisk.kpis import KpiParams, compute_kpis, quarterly_kpis, wilson_interval
 from supplierrisk.schema import CANONICAL_FIELDS, conform
 
 AS_OF = pd.Timestamp("2024-06-30")
@@ -560,3 +560,30 @@ def test_canonical_columns_are_all_the_history_needs() -> None:
     frame["extra_priority"] = "urgent"
     assert set(CANONICAL_FIELDS) <= set(frame.columns)
     assert len(compute_kpis(frame, pd.Timestamp("2024-03-15"), 120, ["category"]).table) == 3
+
+
+# --- quarterly trend -----------------------------------------------------------------------
+
+
+def test_quarterly_kpis_judge_each_quarter_as_known_at_its_end() -> None:
+    frame = history(
+        # Q1: one on time, one delivered late in April (after the quarter's end: overdue then).
+        line(order="2024-01-05", promised="2024-02-01", delivered="2024-01-30"),
+        line(order="2024-01-05", promised="2024-03-20", delivered="2024-04-10"),
+        # Q2: both on time.
+        line(order="2024-04-01", promised="2024-05-01", delivered="2024-05-01"),
+        line(order="2024-04-01", promised="2024-06-01", delivered="2024-05-20"),
+        # Q3 so far (as-of 2024-07-15): one late, one not yet due.
+        line(order="2024-06-01", promised="2024-07-01", delivered="2024-07-05"),
+        line(order="2024-07-01", promised="2024-07-30"),
+    )
+    table = quarterly_kpis(frame, pd.Timestamp("2024-07-15"), ["supplier_id"], quarters=3)
+    assert table["quarter"].tolist() == ["2024Q1", "2024Q2", "2024Q3"]
+    assert table["quarter_end"].tolist() == ["2024-03-31", "2024-06-30", "2024-07-15"]
+    assert table["otd_lines"].tolist() == [2, 2, 1]
+    assert table["otd_rate"].tolist() == [0.5, 1.0, 0.0]
+    lo, hi = wilson_interval(1, 2, 0.90)
+    assert table["otd_rate_lo"].iloc[0] == pytest.approx(float(lo))
+    assert table["otd_rate_hi"].iloc[0] == pytest.approx(float(hi))
+    with pytest.raises(ValueError, match="quarters must be at least 1"):
+        quarterly_kpis(frame, pd.Timestamp("2024-07-15"), ["supplier_id"], quarters=0)

@@ -47,6 +47,7 @@ class EventIndex:
         self._cumsum = self._group_cumsum(sorted_values)
         # Raw values are kept only where decayed sums need them (memory at scale).
         self.values = sorted_values if keep_values else None
+        self._decayed_cumsums: dict[float, np.ndarray] = {}
 
     def _group_cumsum(self, values: np.ndarray) -> np.ndarray:
         # One grouped pass, copied once into a column-major array (no stacked intermediate copy).
@@ -125,8 +126,12 @@ class EventIndex:
             raise ValueError("build the EventIndex with keep_values=True to ask for decayed sums")
         rate = np.log(2.0) / half_life_days
         origin = float(self.day.min()) if len(self.day) else 0.0
-        weights = np.exp((self.day - origin) * rate)[:, None]
-        cumsum = self._group_cumsum(self.values * weights)
+        cumsum = self._decayed_cumsums.get(half_life_days)
+        if cumsum is None:
+            # Built once per half-life and kept: the online path asks for a few rows at a time.
+            weights = np.exp((self.day - origin) * rate)[:, None]
+            cumsum = self._group_cumsum(self.values * weights)
+            self._decayed_cumsums[half_life_days] = cumsum
         start, end = self._positions(q_group, q_day)
         sums = np.column_stack([cumsum[:, c][end] for c in range(self._width)])
         sums[(end <= start) | (q_group < 0)] = 0.0

@@ -31,6 +31,11 @@ from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
 from supplierrisk.schema import has_values
 
 
+def latest_day(history: pd.DataFrame) -> pd.Timestamp:
+    """The last day the history knows anything about (an order or a delivery)."""
+    return pd.Timestamp(max(history["order_date"].max(), history["delivered_date"].max())).normalize()
+
+
 def known_history(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """What the store knew at the end of day ``as_of``: later orders dropped, later outcomes blanked."""
     as_of = pd.Timestamp(as_of).normalize()
@@ -69,7 +74,7 @@ class GroupCoder:
 
     def codes(self, keys: pd.DataFrame) -> np.ndarray:
         """Codes for ``keys`` (same columns as at construction)."""
-        combined = self._combine(keys[self.columns])
+        combined = self._combine(keys)
         found = np.asarray(self.uniques.get_indexer(combined), dtype=np.int64)
         found[combined < 0] = -1
         return found
@@ -229,6 +234,10 @@ class HistoryIndex:
 
     def supplier_features(self, queries: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
         """Supplier-history features per query row (needs ``supplier_id``; uses ``category`` for priors)."""
+        return pd.DataFrame(self.supplier_feature_arrays(queries, as_of), index=queries.index)
+
+    def supplier_feature_arrays(self, queries: pd.DataFrame, as_of: pd.Series) -> dict[str, np.ndarray]:
+        """``supplier_features`` as float32 arrays by name (no frame: cheaper for a few rows)."""
         cfg = self.config
         t = day_numbers(as_of)
         n = len(queries)
@@ -304,26 +313,21 @@ class HistoryIndex:
             )
             feats[f"sup_orders_{cfg.load_window_days}d_vs_usual"] = (recent + 1.0) / (usual + 1.0)
         # float32 halves the memory of feature frames; counts stay exact below 2**24.
-        return pd.DataFrame(
-            {k: np.asarray(v, dtype=np.float32) for k, v in feats.items()}, index=queries.index
-        )
+        return {k: np.asarray(v, dtype=np.float32) for k, v in feats.items()}
 
-    def usual_order(self, queries: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
+    def usual_order(self, queries: pd.DataFrame, as_of: pd.Series) -> dict[str, np.ndarray]:
         """The supplier's usual order over the long window: count, promised lead, log value and quantity."""
         t = day_numbers(as_of)
         sup = self.supplier.codes(queries[["supplier_id"]])
         sums = self.ordered.window_sum(sup, t, self.config.long_window_days, columns=[0, 1, 2, 3])
         with np.errstate(invalid="ignore", divide="ignore"):
             count = sums[:, 0]
-            return pd.DataFrame(
-                {
-                    "orders": count,
-                    "promised_lead_mean": np.where(count > 0, sums[:, 1] / count, np.nan),
-                    "log_value_mean": np.where(count > 0, sums[:, 2] / count, np.nan),
-                    "log_quantity_mean": np.where(count > 0, sums[:, 3] / count, np.nan),
-                },
-                index=queries.index,
-            )
+            return {
+                "orders": count,
+                "promised_lead_mean": np.where(count > 0, sums[:, 1] / count, np.nan),
+                "log_value_mean": np.where(count > 0, sums[:, 2] / count, np.nan),
+                "log_quantity_mean": np.where(count > 0, sums[:, 3] / count, np.nan),
+            }
 
     def lane_lead_time(self, queries: pd.DataFrame, as_of: pd.Series) -> np.ndarray:
         """Mean actual lead time of the supplier's deliveries on the same mode and category (NaN if none)."""

@@ -76,17 +76,16 @@ def _build(
     categorical: list[str],
     numeric_extras: list[str],
 ) -> pd.DataFrame:
-    feats = index.supplier_features(lines, as_of)
+    # Arrays by name, one frame at the end: inserting columns one by one costs more than scoring a line.
+    feats: dict[str, np.ndarray] = dict(index.supplier_feature_arrays(lines, as_of))
     usual = index.usual_order(lines, as_of)
     promised_lead = (lines["promised_date"] - lines["order_date"]).dt.days.to_numpy(dtype=float)
     feats["promised_lead_time_days"] = promised_lead
     lane_lead = index.lane_lead_time(lines, as_of)
-    usual_lead = np.where(np.isnan(lane_lead), feats["sup_lead_time_mean_days_365d"].to_numpy(), lane_lead)
+    usual_lead = np.where(np.isnan(lane_lead), feats["sup_lead_time_mean_days_365d"], lane_lead)
     with np.errstate(invalid="ignore", divide="ignore"):
         feats["promised_vs_usual_lead_time_ratio"] = (promised_lead + 1.0) / (usual_lead + 1.0)
-        feats["promised_vs_usual_promise_ratio"] = (promised_lead + 1.0) / (
-            usual["promised_lead_mean"].to_numpy() + 1.0
-        )
+        feats["promised_vs_usual_promise_ratio"] = (promised_lead + 1.0) / (usual["promised_lead_mean"] + 1.0)
         quantity = lines["quantity_ordered"].to_numpy(dtype=float)
         value = quantity * lines["unit_price"].to_numpy(dtype=float)
         feats["log_quantity_vs_usual"] = np.log1p(np.clip(quantity, 0, None)) - usual["log_quantity_mean"]
@@ -95,9 +94,26 @@ def _build(
     feats["promised_month"] = lines["promised_date"].dt.month.to_numpy(dtype=float)
     feats["days_to_quarter_end"] = _days_to_quarter_end(lines["promised_date"])
     for column in numeric_extras:
-        feats[column] = pd.to_numeric(lines[column], errors="coerce") if column in lines else np.nan
-    numeric = [c for c in feats.columns if feats[c].dtype != np.float32]
-    feats[numeric] = feats[numeric].astype(np.float32)
-    for column in categorical:
-        feats[column] = lines[column].astype(object) if column in lines else None
-    return feats
+        feats[column] = (
+            pd.to_numeric(lines[column], errors="coerce").to_numpy(dtype=float)
+            if column in lines
+            else np.full(len(lines), np.nan)
+        )
+    # One float32 block for the numbers (column-major, so each column is contiguous), then the text
+    # columns: pandas then never has to consolidate dozens of separate arrays.
+    block = np.empty((len(lines), len(feats)), dtype=np.float32, order="F")
+    for j, values in enumerate(feats.values()):
+        block[:, j] = values
+    numeric = pd.DataFrame(block, index=lines.index, columns=list(feats), copy=False)
+    if not categorical:
+        return numeric
+    text = pd.DataFrame(
+        {
+            column: lines[column].astype(object).to_numpy()
+            if column in lines
+            else np.full(len(lines), None, dtype=object)
+            for column in categorical
+        },
+        index=lines.index,
+    )
+    return pd.concat([numeric, text], axis=1)

@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from supplierrisk.modeling.classifier import cast_categoricals
+from supplierrisk.modeling.classifier import Encoded, cast_categoricals, encode_features, prediction_threads
 
 DEFAULT_LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -64,12 +64,14 @@ class DelayQuantiles:
             self.models_.append(model)
         return self
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: pd.DataFrame | Encoded) -> np.ndarray:
         """Conditional delay quantiles, shape (rows, levels), non-decreasing along levels."""
         if not self.models_:
             return np.tile(self.fallback_, (len(X), 1))
-        prepared = cast_categoricals(X.reindex(columns=self.feature_names_), self.categories_)
-        raw = np.column_stack([m.predict(prepared) for m in self.models_])
+        encoded = X if isinstance(X, Encoded) else encode_features(X, self.feature_names_, self.categories_)
+        matrix = encoded.select(self.feature_names_)
+        threads = prediction_threads(len(X))
+        raw = np.column_stack([m.booster_.predict(matrix, **threads) for m in self.models_])
         return np.maximum(np.sort(raw, axis=1), self.min_delay_)
 
 

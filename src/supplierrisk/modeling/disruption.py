@@ -145,10 +145,6 @@ class DisruptionModel(CalibratedModel):
             index=features.index,
         )
 
-    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
-        """LightGBM contributions (log-odds) per feature; slow, so only for rows that are shown."""
-        return self.classifier.contributions(features.reindex(columns=self.feature_names))
-
 
 def fit_disruption(
     train: Examples,

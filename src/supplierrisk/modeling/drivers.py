@@ -8,6 +8,7 @@ the same as-of ("category median").
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from collections.abc import Callable
@@ -210,7 +211,12 @@ def _share(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any])
 
 def _group_rate(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
     group, kind = m.group(1), m.group(2)
-    name = row.get("main_category" if group == "category" else "supplier_country") or f"its {group}"
+    columns = {
+        "category": ("main_category", "category"),
+        "country": ("supplier_country",),
+        "mode": ("ship_mode",),
+    }
+    name = next((row.get(c) for c in columns[group] if isinstance(row.get(c), str)), None) or f"its {group}"
     value = row[m.group(0)]
     if kind == "late":
         return f"{name}: on-time delivery {_pct(1.0 - value)} across suppliers over the last year"
@@ -225,7 +231,62 @@ def _categorical(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str,
     return f"{what} {value}" if value is not None and value == value else f"{what} unknown"
 
 
+def _global_rate(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    return f"all suppliers: on-time delivery {_pct(1.0 - row[m.group(0)])} over the last {m.group(1)} days"
+
+
+def _lead_mean(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    value = row[m.group(0)]
+    if math.isnan(value):
+        return f"no delivery in the last {m.group(1)} days to learn its lead time from"
+    return f"mean actual lead time {value:.0f} days over the last {m.group(1)} days" + _median_note(
+        median, lambda v: f"{v:.0f} days"
+    )
+
+
+def _promised_lead(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    return f"promised {_counted(row[m.group(0)], 'day', 'days')} after the order"
+
+
+def _promise_ratio(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    value = row[m.group(0)]
+    usual = "actual lead time on this lane" if m.group(1) == "lead_time" else "promised lead time"
+    if math.isnan(value):
+        return f"no usual {usual} to compare the promise with"
+    return f"promised lead time is {value:.2g}× the supplier's usual {usual}"
+
+
+def _size(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    value = row[m.group(0)]
+    if math.isnan(value):
+        return f"no usual order {m.group(1)} to compare with"
+    return f"order {m.group(1)} is {math.exp(value):.2g}× the supplier's usual"
+
+
+def _quarter_end(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    return f"promised {_counted(row[m.group(0)], 'day', 'days')} before the quarter ends"
+
+
+def _month(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    value = row[m.group(0)]
+    return "promised month unknown" if math.isnan(value) else f"promised in {calendar.month_name[int(value)]}"
+
+
+def _line_field(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    value = row[m.group(0)]
+    what = m.group(0).replace("_", " ")
+    return f"{what} {value}" if value is not None and value == value else f"{what} not given"
+
+
 _DESCRIBERS: list[tuple[re.Pattern[str], Describer]] = [
+    (re.compile(r"global_late_rate_(\d+)d"), _global_rate),
+    (re.compile(r"sup_lead_time_mean_days_(\d+)d"), _lead_mean),
+    (re.compile(r"promised_lead_time_days"), _promised_lead),
+    (re.compile(r"promised_vs_usual_(lead_time|promise)_ratio"), _promise_ratio),
+    (re.compile(r"log_(quantity|value)_vs_usual"), _size),
+    (re.compile(r"days_to_quarter_end"), _quarter_end),
+    (re.compile(r"promised_month"), _month),
+    (re.compile(r"ship_mode|incoterm|category|destination"), _line_field),
     (re.compile(r"sup_severe_lines_(\d+)d"), _severe_lines),
     (re.compile(r"sup_severe_rate_(\d+)d"), _severe_rate),
     (re.compile(r"sup_(late|severe)_rate_trend_(\d+)d_vs_(\d+)d"), _trend),

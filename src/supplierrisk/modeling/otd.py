@@ -104,8 +104,10 @@ class OtdModel(CalibratedModel):
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """``p_late``, risk band, and delay quantiles (unconditional and if late) per line."""
-        p = self.predict_proba(features)
-        conditional = self.delay.predict(features.reindex(columns=self.feature_names))
+        # Encoded once, read by the classifier and every delay model.
+        encoded = self.classifier.encode(features)
+        p = self.predict_proba(encoded)
+        conditional = self.delay.predict(encoded)
         levels = self.delay.levels
         return pd.DataFrame(
             {
@@ -118,28 +120,6 @@ class OtdModel(CalibratedModel):
             },
             index=features.index,
         )
-
-    def drivers(self, features: pd.DataFrame, top: int = 3) -> list[list[dict[str, object]]]:
-        """The ``top`` features pushing each line's late probability up (LightGBM contributions)."""
-        contributions = self.classifier.contributions(features.reindex(columns=self.feature_names))
-        out: list[list[dict[str, object]]] = []
-        for label, row in contributions.iterrows():
-            ranked = row.sort_values(ascending=False).head(top)
-            out.append(
-                [
-                    {"feature": name, "value": _plain(features.at[label, name]), "contribution": float(value)}
-                    for name, value in ranked.items()
-                ]
-            )
-        return out
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
 
 
 def fit_otd(

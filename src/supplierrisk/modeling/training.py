@@ -28,6 +28,7 @@ from supplierrisk.modeling.backtest import (
 )
 from supplierrisk.modeling.classifier import (
     CategoricalLgbm,
+    Encoded,
     as_text_frame,
     calibrate,
     logistic_baseline,
@@ -75,10 +76,14 @@ class CalibratedModel:
         """Training categories per categorical feature."""
         return dict(self.classifier.categories_)
 
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, features: pd.DataFrame | Encoded) -> np.ndarray:
         """Calibrated probability of the positive class (late line, disrupted supplier)."""
-        frame = features.reindex(columns=self.feature_names)
-        return np.asarray(self.calibrator.predict_proba(frame)[:, 1])  # type: ignore[attr-defined]
+        encoded = self.classifier.encode(features)
+        return np.asarray(self.calibrator.predict_proba(encoded)[:, 1])  # type: ignore[attr-defined]
+
+    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        """LightGBM contributions (log-odds) per feature; slow, so only for rows that are shown."""
+        return self.classifier.contributions(features)
 
 
 @dataclass

@@ -48,6 +48,18 @@ def test_decayed_sum_matches_definition() -> None:
     np.testing.assert_allclose(got[:, 0], [expected0, 8 * 2 ** (-100 / 10), 0.0])
 
 
+def test_decayed_sum_is_cached_per_half_life_without_changing_answers() -> None:
+    groups = np.array([0, 0, 1])
+    days = np.array([10, 20, 15])
+    index = EventIndex(groups, days, np.array([[1.0], [1.0], [1.0]]), keep_values=True)
+    first = index.decayed_sum(np.array([0, 1]), np.array([30, 30]), half_life_days=5)
+    other = index.decayed_sum(np.array([0, 1]), np.array([30, 30]), half_life_days=50)
+    again = index.decayed_sum(np.array([0, 1]), np.array([30, 30]), half_life_days=5)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_allclose(first[:, 0], [2 ** (-2) + 2 ** (-4), 2 ** (-3)])
+    np.testing.assert_allclose(other[:, 0], [2 ** (-0.2) + 2 ** (-0.4), 2 ** (-0.3)])
+
+
 def test_day_numbers_marks_missing() -> None:
     days = day_numbers(np.array(["2024-01-01", "NaT", "2024-01-03"], dtype="datetime64[ns]"))
     assert days[1] == NO_DAY

@@ -1,7 +1,14 @@
 import numpy as np
 import pandas as pd
 
-from supplierrisk.modeling.classifier import CategoricalLgbm, calibrate, cast_categoricals, unseen_share
+from supplierrisk.modeling.classifier import (
+    CategoricalLgbm,
+    Encoded,
+    calibrate,
+    cast_categoricals,
+    encode_features,
+    unseen_share,
+)
 
 
 def frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -49,3 +56,25 @@ def test_calibration_is_chosen_out_of_time_and_deterministic() -> None:
     np.testing.assert_allclose(model.predict_proba(X_cal), again.predict_proba(X_cal))
     p = calibrated.predict_proba(X_cal)[:, 1]
     assert abs(p.mean() - y_cal.mean()) < 0.03
+
+
+def test_encoded_codes_are_the_pandas_category_codes() -> None:
+    frame = pd.DataFrame({"x": [1.5, np.nan, 3.0], "m": ["Ocean", "Rail", None]})
+    encoded = encode_features(frame, ["m", "x", "absent"], {"m": ["Air", "Ocean"]})
+    assert isinstance(encoded, Encoded)
+    assert encoded.shape == (3, 3)
+    codes = cast_categoricals(frame, {"m": ["Air", "Ocean"]})["m"].cat.codes.to_numpy(dtype=float)
+    np.testing.assert_array_equal(encoded.column("m"), np.where(codes < 0, np.nan, codes))
+    np.testing.assert_array_equal(encoded.column("x"), [1.5, np.nan, 3.0])
+    assert np.isnan(encoded.column("absent")).all()
+    np.testing.assert_array_equal(encoded.select(["x", "m"])[:, 0], encoded.column("x"))
+    assert np.isnan(encoded.select(["nowhere"])).all()
+
+
+def test_encoded_path_predicts_exactly_as_lightgbm_on_pandas_categoricals() -> None:
+    X, y = frame(2000, 3)
+    model = CategoricalLgbm(categorical=("ship_mode",), params={"n_estimators": 80}, seed=2).fit(X, y)
+    probe = X.head(50).assign(ship_mode=["Air", "Ocean", "Rail", None, "Air"] * 10)
+    via_pandas = model.model_.predict(model._prepare(probe), raw_score=True)
+    np.testing.assert_array_equal(model.decision_function(probe), via_pandas)
+    np.testing.assert_array_equal(model.decision_function(model.encode(probe)), via_pandas)

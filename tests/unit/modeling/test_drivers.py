@@ -96,3 +96,44 @@ def test_explain_rows_ranks_by_contribution_and_merges_shared_sentences() -> Non
     ]
     assert out.loc["a", "drivers"][0]["contribution"] == pytest.approx(0.9)
     assert out.loc["a", "drivers"][0]["value"] == 32.0
+
+
+LINE = pd.Series(
+    {
+        "promised_lead_time_days": 30.0,
+        "promised_vs_usual_lead_time_ratio": 0.5,
+        "promised_vs_usual_promise_ratio": np.nan,
+        "log_quantity_vs_usual": np.log(3.0),
+        "days_to_quarter_end": 1.0,
+        "promised_month": 12.0,
+        "global_late_rate_365d": 0.2,
+        "sup_lead_time_mean_days_365d": 41.6,
+        "ship_mode": "Air",
+        "incoterm": None,
+        "category": "ARV",
+        "mode_late_rate_365d": 0.3,
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("feature", "expected"),
+    [
+        ("promised_lead_time_days", "promised 30 days after the order"),
+        (
+            "promised_vs_usual_lead_time_ratio",
+            "promised lead time is 0.5× the supplier's usual actual lead time on this lane",
+        ),
+        ("promised_vs_usual_promise_ratio", "no usual promised lead time to compare the promise with"),
+        ("log_quantity_vs_usual", "order quantity is 3× the supplier's usual"),
+        ("days_to_quarter_end", "promised 1 day before the quarter ends"),
+        ("promised_month", "promised in December"),
+        ("global_late_rate_365d", "all suppliers: on-time delivery 80% over the last 365 days"),
+        ("sup_lead_time_mean_days_365d", "mean actual lead time 42 days over the last 365 days"),
+        ("ship_mode", "ship mode Air"),
+        ("incoterm", "incoterm not given"),
+        ("mode_late_rate_365d", "Air: on-time delivery 70% across suppliers over the last year"),
+    ],
+)
+def test_line_feature_sentences(feature: str, expected: str) -> None:
+    assert describe(feature, LINE) == expected

@@ -1,0 +1,281 @@
+"""Benchmark: the API against ``mlflow models serve`` on the same OTD model and the same lines.
+
+Both servers run on this machine in the same run, each with ``--workers`` uvicorn
+workers, loaded by wrk (a separate process) at fixed concurrency. Measured:
+
+- ``POST /v1/order-lines/score`` with 1 line and with 1,000 lines (raw PO lines in;
+  features from the store's history, model, delay quantiles, JSON out);
+- ``GET /v1/suppliers/{id}`` (batch tables plus a quarterly KPI trend);
+- the reference: ``mlflow models serve --env-manager local`` on the OTD champion,
+  sent the *feature rows* of the same lines (``dataframe_split``), so it does less
+  work per line than our endpoint (no feature building);
+- server time of 1,000-line requests from our ``Server-Timing`` header;
+- the in-process floor: bare LightGBM ``booster.predict`` on the same feature rows.
+
+The data home (store, champions, latest batch) is built from the bundled SCMS data
+unless ``--home`` names an existing one. Needs ``wrk`` (Debian package ``wrk``).
+Run: ``.venv/bin/python bench/bench_serving.py [--duration 10] [--connections 8] [--workers 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import mlflow
+import pandas as pd
+
+from pipelines.ingest import run_ingest
+from pipelines.score import run_score
+from pipelines.train import run_train
+from supplierrisk.apikeys import create_key
+from supplierrisk.features import latest_day
+from supplierrisk.ingest import get_preset
+from supplierrisk.scoring import history_at, line_features
+from supplierrisk.settings import Settings
+from supplierrisk.storage import load_store
+from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, load_model, promote, version_for_alias
+
+LUA = """
+wrk.method = "{method}"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "{key}"
+function done(summary, latency, requests)
+  io.write(string.format(
+    'WRK_JSON {{"requests":%d,"rps":%.2f,"p50_ms":%.3f,"p99_ms":%.3f,"errors":%d}}\\n',
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def build_home(home: Path) -> Settings:
+    """Store from the bundled SCMS data, both champions, one batch at the store's last day."""
+    settings = Settings(home=home)
+    source = get_preset("scms").bundled_path()
+    assert source is not None
+    run_ingest(source, settings, preset="scms")
+    client = connect(settings)
+    for kind in ("otd", "disruption"):
+        report = run_train(settings, kind, None, None)
+        if version_for_alias(client, MODEL_NAMES[kind], CHAMPION) is None:
+            promote(client, MODEL_NAMES[kind], report.version, "benchmark setup")
+    run_score(settings, latest_day(load_store(settings.store_path)))
+    return settings
+
+
+def wait_for(url: str, seconds: float = 180.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not become ready in {seconds:.0f} s")
+
+
+def run_wrk(
+    url: str, method: str, body: str | None, key: str, args: argparse.Namespace, tmp: Path
+) -> dict[str, Any]:
+    script = tmp / f"wrk-{abs(hash((url, body)))}.lua"
+    script.write_text(
+        LUA.format(method=method, body="nil" if body is None else json.dumps(body), key=key), encoding="utf-8"
+    )
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        url,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
+    return dict(json.loads(line.removeprefix("WRK_JSON ")))
+
+
+def line_records(lines: pd.DataFrame) -> list[dict[str, Any]]:
+    fields = ["po_id", "line_id", "supplier_id", "supplier_country", "category", "ship_mode", "incoterm"]
+    fields += ["destination", "order_date", "promised_date", "quantity_ordered", "unit_price"]
+    extras = [c for c in lines.columns if c.startswith("extra_")]
+    out = []
+    for row in lines.reindex(columns=fields + extras).to_dict("records"):
+        record = {}
+        for key, value in row.items():
+            if value is None or (isinstance(value, float) and value != value):
+                continue
+            record[key] = value.date().isoformat() if isinstance(value, pd.Timestamp) else value
+        out.append(record)
+    return out
+
+
+def floor_ms(booster: Any, matrix: Any, repeats: int) -> float:
+    booster.predict(matrix, num_threads=1)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        booster.predict(matrix, num_threads=1)
+    return (time.perf_counter() - start) / repeats * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, default=None, help="An existing data home (default: build one).")
+    parser.add_argument("--duration", type=int, default=10, help="Seconds per wrk run.")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads.")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of each server.")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install wrk")
+    warnings.filterwarnings("ignore")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if args.home is None:
+            started = time.perf_counter()
+            settings = build_home(tmp / "home")
+            print(f"home built from SCMS in {time.perf_counter() - started:.0f} s")
+        else:
+            settings = Settings(home=args.home)
+        keys = tmp / "keys.json"
+        key, _ = create_key(keys, "viewer", "bench")
+        client = connect(settings)
+        model, version = load_model(client, MODEL_NAMES["otd"], CHAMPION)
+        history = load_store(settings.store_path)
+        at = history_at(history, latest_day(history), model.feature_config, suppliers=False)
+        lines = history.sort_values(["order_date", "po_id", "line_id"]).tail(1000).reset_index(drop=True)
+        records = line_records(lines)
+        features = line_features(model, at.index, lines, at.as_of)
+        info = mlflow.models.get_model_info(f"models:/{MODEL_NAMES['otd']}@{CHAMPION}")
+        reference_rows = features.reindex(columns=info.signature.inputs.input_names())
+
+        env = os.environ | {
+            "SUPPLIERRISK_HOME": str(settings.home),
+            "SUPPLIERRISK_API_KEYS_FILE": str(keys),
+            "SUPPLIERRISK_API_POLL_SECONDS": "0",
+            "MLFLOW_TRACKING_URI": settings.tracking_uri,
+            # mlflow serve execs "uvicorn" by name: the venv's bin must be on PATH.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        ours_port, ref_port = free_port(), free_port()
+        python = sys.executable
+        ours = subprocess.Popen(  # noqa: S603
+            [python, "-m", "uvicorn", "serving.app:create_app", "--factory", "--port", str(ours_port)]
+            + ["--workers", str(args.workers), "--log-level", "warning"],
+            env=env,
+        )
+        reference = subprocess.Popen(  # noqa: S603
+            [python, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL_NAMES['otd']}@{CHAMPION}"]
+            + ["--env-manager", "local", "-p", str(ref_port), "-w", str(args.workers)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{ours_port}/ready")
+            wait_for(f"http://127.0.0.1:{ref_port}/ping")
+            ours_url = f"http://127.0.0.1:{ours_port}/v1/order-lines/score"
+            ref_url = f"http://127.0.0.1:{ref_port}/invocations"
+            bodies = {n: json.dumps({"lines": records[-n:]}) for n in (1, 1000)}
+            ref_bodies = {
+                n: json.dumps(
+                    {
+                        "dataframe_split": json.loads(
+                            reference_rows.tail(n).to_json(orient="split", index=False, double_precision=15)
+                        )
+                    }
+                )
+                for n in (1, 1000)
+            }
+            # Same model, same lines: the two servers must agree before their speeds are compared.
+            headers = {"X-API-Key": key, "Content-Type": "application/json"}
+            mine = httpx.post(ours_url, content=bodies[1000], headers=headers, timeout=60).json()
+            theirs = httpx.post(ref_url, content=ref_bodies[1000], headers=headers, timeout=60).json()
+            p_ours = [line["p_late"] for line in mine["lines"]]
+            p_ref = [row["p_late"] for row in theirs["predictions"]]
+            worst = max(abs(a - b) for a, b in zip(p_ours, p_ref, strict=True))
+            print(f"p_late agreement over 1,000 lines: max |ours - mlflow| = {worst:.2e}")
+
+            supplier = str(lines["supplier_id"].iloc[-1])
+            batch_suppliers = httpx.get(
+                f"http://127.0.0.1:{ours_port}/v1/suppliers?limit=1", headers=headers, timeout=30
+            ).json()
+            supplier = batch_suppliers["items"][0]["supplier_id"] if batch_suppliers["items"] else supplier
+            supplier_url = f"http://127.0.0.1:{ours_port}/v1/suppliers/{quote(supplier, safe='')}"
+
+            timings = []
+            for _ in range(30):
+                response = httpx.post(ours_url, content=bodies[1000], headers=headers, timeout=60)
+                timings.append(float(response.headers["server-timing"].split("dur=")[1]))
+            server_ms = statistics.median(timings)
+
+            results = {
+                "ours 1 line": run_wrk(ours_url, "POST", bodies[1], key, args, tmp),
+                "mlflow 1 line": run_wrk(ref_url, "POST", ref_bodies[1], key, args, tmp),
+                "ours 1,000 lines": run_wrk(ours_url, "POST", bodies[1000], key, args, tmp),
+                "mlflow 1,000 lines": run_wrk(ref_url, "POST", ref_bodies[1000], key, args, tmp),
+                "ours GET supplier": run_wrk(supplier_url, "GET", None, key, args, tmp),
+            }
+        finally:
+            for process in (ours, reference):
+                process.terminate()
+                process.wait(timeout=30)
+
+        encoded = model.classifier.encode(features)
+        booster = model.classifier.model_.booster_
+        floor_1 = floor_ms(booster, encoded.matrix[-1:], 2000)
+        floor_1000 = floor_ms(booster, encoded.matrix, 200)
+
+    print(
+        f"\nwrk: {args.threads} thread(s), {args.connections} connections, {args.duration} s each;"
+        f" {args.workers} uvicorn worker(s) per server; {os.cpu_count()} cores"
+    )
+    print(f"{'':22s}{'req/s':>10s}{'p50 ms':>10s}{'p99 ms':>10s}{'errors':>8s}")
+    for name, r in results.items():
+        print(f"{name:22s}{r['rps']:10.1f}{r['p50_ms']:10.2f}{r['p99_ms']:10.2f}{r['errors']:8d}")
+    one, ref_one = results["ours 1 line"], results["mlflow 1 line"]
+    many, ref_many = results["ours 1,000 lines"], results["mlflow 1,000 lines"]
+    print(
+        f"\n1 line: throughput ratio ours/mlflow {one['rps'] / ref_one['rps']:.2f} (target >= 3);"
+        f" p99 ratio ours/mlflow {one['p99_ms'] / ref_one['p99_ms']:.2f} (target <= 0.33)"
+    )
+    print(f"1,000 lines: throughput ratio ours/mlflow {many['rps'] / ref_many['rps']:.2f}")
+    print(
+        f"1,000 lines server time (Server-Timing, median of 30): {server_ms:.1f} ms (target <= 50);"
+        f" p90 {sorted(timings)[26]:.1f} ms"
+    )
+    print(
+        f"in-process floor, bare booster.predict: 1 row {floor_1:.3f} ms, 1,000 rows {floor_1000:.2f} ms;"
+        f" ours at p50 is {one['p50_ms'] / floor_1:.0f}x and {many['p50_ms'] / floor_1000:.1f}x the floor"
+    )
+
+
+if __name__ == "__main__":
+    main()

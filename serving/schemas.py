@@ -1,0 +1,361 @@
+"""Request and response bodies of the API, with the examples shown in its OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from supplierrisk.schema import EXTRA_PREFIX
+
+Band = Literal["low", "medium", "high"]
+Text = Field(default=None, max_length=200)
+# pandas keeps dates as nanoseconds since 1970, which reach only the years 1677-2262.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
+LINE_EXAMPLE: dict[str, Any] = {
+    "po_id": "PO-2015-0042",
+    "line_id": "1",
+    "supplier_id": "Aurobindo Pharma Limited",
+    "order_date": "2015-06-01",
+    "promised_date": "2015-08-15",
+    "category": "ARV",
+    "ship_mode": "Air",
+    "supplier_country": "India",
+    "destination": "Nigeria",
+    "quantity_ordered": 12000,
+    "unit_price": 2.35,
+}
+
+
+class OrderLine(BaseModel):
+    """A PO line in canonical field names: four required, the rest optional; ``extra_*`` fields are kept."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [LINE_EXAMPLE]})
+
+    po_id: str = Field(min_length=1, max_length=200, description="Purchase order id.")
+    supplier_id: str = Field(min_length=1, max_length=200, description="Supplier id as in the history.")
+    order_date: date = Field(description="Order date (YYYY-MM-DD).")
+    promised_date: date = Field(description="Promised delivery date, on or after the order date.")
+    line_id: str | None = Field(default=None, max_length=200, description="Line id within the PO.")
+    supplier_name: str | None = Text
+    supplier_country: str | None = Text
+    category: str | None = Text
+    item_id: str | None = Text
+    currency: str | None = Text
+    ship_mode: str | None = Text
+    incoterm: str | None = Text
+    destination: str | None = Text
+    quantity_ordered: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    unit_price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    delivered_date: date | None = Field(default=None, description="Ignored: outcomes are never features.")
+    quantity_received: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Ignored.")
+    quantity_rejected: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Ignored.")
+    invoice_unit_price: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Ignored.")
+
+    @field_validator("order_date", "promised_date", "delivered_date")
+    @classmethod
+    def _date_in_range(cls, value: date | None) -> date | None:
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValueError(f"date must lie between {EARLIEST} and {LATEST}")
+        return value
+
+    @field_validator("promised_date")
+    @classmethod
+    def _promised_after_order(cls, value: date, info: ValidationInfo) -> date:
+        ordered = info.data.get("order_date")
+        if ordered is not None and value < ordered:
+            raise ValueError(f"promised_date {value} is before order_date {ordered}")
+        return value
+
+    @model_validator(mode="after")
+    def _only_extra_fields(self) -> OrderLine:
+        unknown = [k for k in (self.model_extra or {}) if not k.startswith(EXTRA_PREFIX)]
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {', '.join(sorted(unknown))}: use canonical names, or the prefix"
+                f" '{EXTRA_PREFIX}' for extra columns"
+            )
+        for key, value in (self.model_extra or {}).items():
+            if value is not None and not isinstance(value, str | int | float | bool):
+                raise ValueError(f"extra field {key} must be a string or a number")
+        return self
+
+
+class ScoreRequest(BaseModel):
+    """Lines to score, optionally as of an earlier day, optionally with drivers."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"lines": [LINE_EXAMPLE], "explain": True}]},
+    )
+
+    lines: list[OrderLine] = Field(
+        min_length=1, description="1 to SUPPLIERRISK_API_MAX_LINES lines (default 10,000); more: 413."
+    )
+    as_of: date | None = Field(
+        default=None,
+        description="Use the supplier history known at the end of this day (default: the store's last day).",
+    )
+    explain: bool = Field(default=False, description="Add the top drivers per line (slower).")
+    top_drivers: int = Field(default=3, ge=1, le=10, description="Drivers per line when explaining.")
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of_in_range(cls, value: date | None) -> date | None:
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValueError(f"date must lie between {EARLIEST} and {LATEST}")
+        return value
+
+
+class Driver(BaseModel):
+    """One reason behind a score, in words, with the feature's value and contribution (log-odds)."""
+
+    feature: str
+    value: float | str | None
+    contribution: float
+    direction: Literal["raises risk", "lowers risk"]
+    text: str
+
+
+class LineScore(BaseModel):
+    """The late-delivery forecast of one line."""
+
+    po_id: str
+    line_id: str | None
+    supplier_id: str
+    p_late: float = Field(description="Calibrated probability of arriving after the promise (+ tolerance).")
+    risk_band: Band
+    delay_p50_days: float = Field(description="Median days after the promise (0 when more likely on time).")
+    delay_p90_days: float = Field(description="90th percentile of days after the promise.")
+    delay_if_late_p50_days: float = Field(description="Median delay in days if the line is late.")
+    delay_if_late_p90_days: float
+    known_supplier: bool = Field(description="False: no history, scored from category and global rates.")
+    unseen_values: dict[str, str] = Field(
+        default_factory=dict,
+        description="Categorical fields whose value the model never saw (treated as missing).",
+    )
+    drivers: list[Driver] | None = None
+
+
+class ModelRef(BaseModel):
+    """A registered model version."""
+
+    name: str
+    version: str
+
+
+class ScoreResponse(BaseModel):
+    """Scores in the order of the request's lines."""
+
+    model: ModelRef
+    as_of: date = Field(description="The day whose known supplier history fed the features.")
+    history_as_of: date = Field(description="The store's last day at load time.")
+    lines: list[LineScore]
+
+
+class Interval(BaseModel):
+    """A rate with its 90% interval and the lines it rests on."""
+
+    value: float | None
+    lo: float | None
+    hi: float | None
+    lines: int | None = None
+
+
+class SupplierKpis(BaseModel):
+    """Key KPIs over the batch window (365 days), rates with 90% intervals."""
+
+    otd_rate: Interval
+    otif_rate: Interval
+    fill_rate: Interval
+    lead_time_mean_days: float | None
+    lead_time_p90_days: float | None
+    days_late_mean: float | None
+    spend: float | None
+    spend_share: float | None
+    open_lines: int | None
+    overdue_lines: int | None
+
+
+class SupplierSummary(BaseModel):
+    """A supplier in a list: disruption risk, open-line outlook and key KPIs."""
+
+    supplier_id: str
+    main_category: str | None
+    supplier_country: str | None
+    p_disruption: float = Field(description="Probability of a severe disruption in the model's horizon.")
+    risk_score: int = Field(description="0-100: the probability in percent.")
+    risk_band: Band
+    expected_late_share_open: float | None = Field(description="Mean p_late of its open, not-yet-due lines.")
+    open_lines_scored: int
+    kpis: SupplierKpis
+
+
+class BatchRef(BaseModel):
+    """The batch a view was read from."""
+
+    batch_id: str
+    as_of: date
+
+
+class SupplierPage(BaseModel):
+    """One page of suppliers."""
+
+    batch: BatchRef
+    models: dict[str, str]
+    total: int
+    limit: int
+    offset: int
+    items: list[SupplierSummary]
+
+
+class QuarterKpis(BaseModel):
+    """KPIs of one calendar quarter as known at its end."""
+
+    quarter: str
+    quarter_end: date
+    otd_rate: Interval
+    otif_rate: Interval
+    fill_rate: Interval
+    lead_time_mean_days: float | None
+
+
+class CategoryShare(BaseModel):
+    """A category the supplier serves."""
+
+    category: str
+    spend: float | None
+    share_of_category_spend: float | None
+    share_of_supplier_spend: float | None
+    otd_rate: Interval
+
+
+class OpenLine(BaseModel):
+    """An open, not-yet-due line with its forecast from the batch."""
+
+    po_id: str
+    line_id: str | None
+    category: str | None
+    promised_date: date | None
+    open_value: float | None
+    p_late: float
+    risk_band: Band
+    delay_p50_days: float | None
+    delay_p90_days: float | None
+
+
+class SupplierDetail(SupplierSummary):
+    """The full supplier view."""
+
+    batch: BatchRef
+    models: dict[str, str]
+    drivers: list[Driver]
+    kpi_trend: list[QuarterKpis]
+    open_lines: list[OpenLine]
+    categories: list[CategoryShare]
+
+
+class CategorySummary(BaseModel):
+    """A category roll-up."""
+
+    category: str
+    otd_rate: Interval
+    spend: float | None
+    spend_share: float | None
+    n_suppliers: int
+    hhi: float | None = Field(description="Herfindahl-Hirschman index of supplier spend shares (0-10,000).")
+    single_source: bool
+    open_lines: int | None
+    expected_late_share_open: float | None
+    suppliers_high_risk: int | None
+    mean_p_disruption: float | None
+
+
+class CategoryPage(BaseModel):
+    """Every category of the batch."""
+
+    batch: BatchRef
+    models: dict[str, str]
+    items: list[CategorySummary]
+
+
+class CategorySupplier(BaseModel):
+    """A supplier within a category."""
+
+    supplier_id: str
+    spend: float | None
+    spend_share: float | None = Field(description="Its share of the category's spend.")
+    otd_rate: Interval
+    p_disruption: float | None
+    risk_score: int | None
+    risk_band: Band | None
+
+
+class CategoryDetail(CategorySummary):
+    """A category's roll-up with its suppliers and alternatives."""
+
+    batch: BatchRef
+    models: dict[str, str]
+    suppliers: list[CategorySupplier]
+    replacing: str | None = Field(description="The supplier the alternatives would replace.")
+    alternatives: list[CategorySupplier]
+
+
+class ModelInfo(BaseModel):
+    """A version behind an alias, with provenance and mean backtest metrics."""
+
+    name: str
+    alias: str
+    version: str
+    run_id: str
+    training_as_of: str
+    data_window: str
+    gate_decision: str
+    backtest: dict[str, dict[str, float]] = Field(description="'model' and each baseline on the same folds.")
+
+
+class ModelsResponse(BaseModel):
+    """Champion and challenger of each model."""
+
+    models: dict[str, dict[str, ModelInfo]]
+    loaded: dict[str, str] = Field(description="The champion version each model kind is serving.")
+
+
+class Ready(BaseModel):
+    """Readiness: what is loaded and whether the registry answers."""
+
+    status: Literal["ready", "degraded", "not_ready"]
+    models: dict[str, str]
+    batch: BatchRef | None
+    batch_age_days: int | None
+    history_as_of: date | None
+    loaded_at: str
+    registry_reachable: bool
+    auth: Literal["keys", "disabled"]
+    problems: list[str]
+
+
+class DriftResponse(BaseModel):
+    """The drift summary of the latest batch; ``available`` is false before the first batch."""
+
+    available: bool
+    batch: BatchRef | None
+    summary: dict[str, Any] | None
+
+
+class ReloadResponse(BaseModel):
+    """What the service serves after a reload."""
+
+    changed: bool
+    models: dict[str, str]
+    batch: BatchRef | None
+    problems: list[str]
+
+
+class ErrorBody(BaseModel):
+    """An error: ``detail`` says what went wrong."""
+
+    detail: Any

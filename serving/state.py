@@ -1,0 +1,125 @@
+"""The service's current deployment: loaded at start, swapped whole on reload, polled for changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+
+from supplierrisk.deployment import (
+    Deployment,
+    latest_batch_id,
+    load_deployment,
+    registry_state,
+    store_stamp,
+)
+from supplierrisk.settings import Settings
+from supplierrisk.tracking import TrackingError, connect
+
+log = logging.getLogger("supplierrisk.serving")
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The registry did not answer; the service keeps what it has."""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What, if changed, calls for a reload: the aliases, LATEST and the store file."""
+
+    registry: tuple[tuple[str, str | None], ...]
+    batch_id: str | None
+    store: tuple[int, int]
+
+
+class DeploymentHolder:
+    """Holds the current ``Deployment``; a reload builds a new one aside and swaps the reference.
+
+    Readers take ``holder.current`` once per request: Python swaps a reference
+    atomically, so a request sees either the old or the new deployment, never a mix.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current: Deployment | None = None
+        self.registry_error: str | None = None
+        self._fingerprint: Fingerprint | None = None
+        self._reload_lock = threading.Lock()
+        self._client: MlflowClient | None = None
+        self._checked_at = 0.0
+
+    def _connect(self) -> MlflowClient:
+        try:
+            self._client = connect(self.settings)
+        except TrackingError as exc:
+            self.registry_error = str(exc)
+            raise RegistryUnavailableError(str(exc)) from None
+        self.registry_error = None
+        self._checked_at = time.monotonic()
+        return self._client
+
+    def _fingerprint_now(self, client: MlflowClient) -> Fingerprint:
+        return Fingerprint(
+            tuple(sorted(registry_state(client).items())),
+            latest_batch_id(self.settings.batches_dir),
+            store_stamp(self.settings.store_path),
+        )
+
+    def start(self) -> Deployment:
+        """The first load: with the registry down, serve the batch alone and keep trying."""
+        try:
+            return self.reload()
+        except RegistryUnavailableError as exc:
+            deployment = load_deployment(self.settings, None, str(exc))
+            self.current = deployment
+            log.error("registry unreachable at start; serving the batch only: %s", exc)
+            return deployment
+
+    def reload(self) -> Deployment:
+        """Load everything anew and swap it in; raises ``RegistryUnavailableError`` and keeps the old one."""
+        with self._reload_lock:
+            client = self._connect()
+            try:
+                fingerprint = self._fingerprint_now(client)
+                deployment = load_deployment(self.settings, client)
+            except Exception as exc:  # noqa: BLE001 - a registry failing mid-load is still unavailability
+                self.registry_error = f"loading from the registry failed: {exc}"
+                raise RegistryUnavailableError(self.registry_error) from None
+            self.current = deployment
+            self._fingerprint = fingerprint
+            log.info(
+                "loaded models %s, batch %s",
+                deployment.versions or "none",
+                deployment.batch.batch_id if deployment.batch else "none",
+            )
+            return deployment
+
+    def registry_reachable(self, max_age_seconds: float = 5.0) -> bool:
+        """Whether the registry answered within the last ``max_age_seconds`` (checks again when older)."""
+        if time.monotonic() - self._checked_at > max_age_seconds or self.registry_error:
+            try:
+                self._connect()
+            except RegistryUnavailableError:
+                return False
+        return self.registry_error is None
+
+    def poll(self) -> bool:
+        """Reload when an alias, LATEST or the store changed; True when it reloaded."""
+        try:
+            client = self._connect()
+            changed = self._fingerprint_now(client) != self._fingerprint
+        except RegistryUnavailableError:
+            return False
+        except Exception as exc:  # noqa: BLE001 - a failed check must not stop the poller
+            self.registry_error = f"registry check failed: {exc}"
+            return False
+        if not changed:
+            return False
+        try:
+            self.reload()
+        except RegistryUnavailableError:
+            return False
+        return True

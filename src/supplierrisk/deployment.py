@@ -1,0 +1,257 @@
+"""What a running service serves: the champions, the store's point-in-time index and the latest batch.
+
+A ``Deployment`` is loaded in one go and never changed afterwards. A service holds
+one and replaces it whole on reload, so a request that took a deployment reads
+models, history and batch that belong together, whatever reloads happen meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+
+from supplierrisk import batchstore
+from supplierrisk.batch import TABLES
+from supplierrisk.features import latest_day
+from supplierrisk.kpis import KpiParams, kpi_params, quarterly_kpis
+from supplierrisk.modeling.metrics import METRIC_NAMES
+from supplierrisk.scoring import HistoryAt, history_at
+from supplierrisk.settings import Settings
+from supplierrisk.storage import read_history
+from supplierrisk.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    MODEL_NAMES,
+    MissingChampionError,
+    load_model,
+    run_metrics,
+    version_for_alias,
+)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A registered version behind an alias, with its provenance and backtest figures."""
+
+    kind: str
+    name: str
+    alias: str
+    version: str
+    run_id: str
+    training_as_of: str
+    data_window: str
+    gate_decision: str
+    backtest: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class DeployedModel:
+    """A loaded champion and its card."""
+
+    card: ModelCard
+    model: Any
+
+
+@dataclass(frozen=True)
+class PublishedBatch:
+    """The latest published batch: its manifest, tables and drift summary."""
+
+    batch_id: str
+    as_of: pd.Timestamp
+    folder: Path
+    manifest: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    drift: dict[str, Any] | None
+
+    @property
+    def drift_html(self) -> Path | None:
+        """The OTD drift report page, if the batch wrote one."""
+        path = self.folder / batchstore.DRIFT_HTML
+        return path if path.exists() else None
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """The canonical store as loaded, its index at its last day, and each supplier's rows."""
+
+    history: pd.DataFrame
+    at: HistoryAt
+    rows_by_supplier: dict[str, np.ndarray]
+    stamp: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One consistent set of what the service serves; any part may be missing (the service says which)."""
+
+    models: dict[str, DeployedModel]
+    cards: dict[str, dict[str, ModelCard]]
+    batch: PublishedBatch | None
+    store: StoreState | None
+    loaded_at: pd.Timestamp
+    problems: list[str] = field(default_factory=list)
+    kpi_trend: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Champion version per loaded model kind."""
+        return {kind: m.card.version for kind, m in self.models.items()}
+
+
+def backtest_summary(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Mean backtest metrics per model from a training run: ``model`` and each baseline or reference."""
+    summary: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        for metric in METRIC_NAMES:
+            if key == f"mean_{metric}":
+                summary.setdefault("model", {})[metric] = float(value)
+            elif key.endswith(f"_mean_{metric}") and not key.startswith("fold"):
+                summary.setdefault(key.removesuffix(f"_mean_{metric}"), {})[metric] = float(value)
+    return dict(sorted(summary.items(), key=lambda item: (item[0] != "model", item[0])))
+
+
+def model_card(client: MlflowClient, kind: str, alias: str) -> ModelCard | None:
+    """The card of ``kind``'s version under ``alias``, or None when no version holds it."""
+    name = MODEL_NAMES[kind]
+    found = version_for_alias(client, name, alias)
+    if found is None:
+        return None
+    tags = client.get_run(found.run_id).data.tags if found.run_id else {}
+    metrics = run_metrics(client, found.run_id) if found.run_id else {}
+    return ModelCard(
+        kind=kind,
+        name=name,
+        alias=alias,
+        version=str(found.version),
+        run_id=str(found.run_id),
+        training_as_of=tags.get("training_as_of", ""),
+        data_window=tags.get("data_window", ""),
+        gate_decision=tags.get("gate_reason", ""),
+        backtest=backtest_summary(metrics),
+    )
+
+
+def registry_state(client: MlflowClient) -> dict[str, str | None]:
+    """The version behind each alias of each model (a cheap check for "did anything change")."""
+    state: dict[str, str | None] = {}
+    for kind, name in MODEL_NAMES.items():
+        for alias in (CHAMPION, CHALLENGER):
+            found = version_for_alias(client, name, alias)
+            state[f"{kind}@{alias}"] = None if found is None else str(found.version)
+    return state
+
+
+def store_stamp(path: Path) -> tuple[int, int]:
+    """Modification time and size of the store file ((0, 0) when absent)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def latest_batch_id(root: Path) -> str | None:
+    """The id LATEST points at (None before the first batch)."""
+    folder = batchstore.latest_batch(root)
+    return None if folder is None else folder.name
+
+
+def load_batch(root: Path) -> PublishedBatch | None:
+    """The latest complete batch (LATEST is authoritative), or None before the first one."""
+    folder = batchstore.latest_batch(root)
+    if folder is None:
+        return None
+    manifest = batchstore.read_manifest(folder)
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    drift_path = folder / batchstore.DRIFT_JSON
+    drift = json.loads(drift_path.read_text(encoding="utf-8")) if drift_path.exists() else None
+    return PublishedBatch(
+        batch_id=str(manifest["batch_id"]),
+        as_of=pd.Timestamp(manifest["as_of"]),
+        folder=folder,
+        manifest=manifest,
+        tables=tables,
+        drift=drift,
+    )
+
+
+def load_store_state(settings: Settings, otd: DeployedModel | None) -> StoreState | None:
+    """The store and its index at its last day, built with the OTD champion's feature settings."""
+    if otd is None or not settings.store_path.exists():
+        return None
+    stamp = store_stamp(settings.store_path)
+    history = read_history(settings.store_path)
+    if history.empty:
+        return None
+    at = history_at(history, latest_day(history), otd.model.feature_config, suppliers=False)
+    # One query builds the index's lazy parts, so the first request is as fast as the rest.
+    at.index.supplier_feature_arrays(history.head(1), pd.Series([at.as_of]))
+    codes, uniques = pd.factorize(history["supplier_id"], sort=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    rows = {str(s): order[bounds[i] : bounds[i + 1]] for i, s in enumerate(uniques)}
+    return StoreState(history, at, rows, stamp)
+
+
+def _load_models(
+    client: MlflowClient, problems: list[str]
+) -> tuple[dict[str, DeployedModel], dict[str, dict[str, ModelCard]]]:
+    models: dict[str, DeployedModel] = {}
+    cards: dict[str, dict[str, ModelCard]] = {}
+    for kind, name in MODEL_NAMES.items():
+        cards[kind] = {}
+        for alias in (CHAMPION, CHALLENGER):
+            card = model_card(client, kind, alias)
+            if card is not None:
+                cards[kind][alias] = card
+        try:
+            model, version = load_model(client, name, CHAMPION)
+        except MissingChampionError as exc:
+            problems.append(str(exc))
+            continue
+        card = cards[kind].get(CHAMPION)
+        if card is None or card.version != str(version.version):
+            # The alias moved between reading the card and loading: describe what was loaded.
+            card = model_card(client, kind, CHAMPION)
+        assert card is not None  # noqa: S101 - a champion was just loaded
+        models[kind] = DeployedModel(card, model)
+    return models, cards
+
+
+def load_deployment(settings: Settings, client: MlflowClient | None, registry_error: str = "") -> Deployment:
+    """Load the champions, the store index and the latest batch; note what is missing instead of failing.
+
+    Without a client (the registry is unreachable) only the batch is loaded.
+    """
+    problems: list[str] = []
+    models: dict[str, DeployedModel] = {}
+    cards: dict[str, dict[str, ModelCard]] = {}
+    if client is None:
+        problems.append(registry_error or "the MLflow registry is unreachable")
+    else:
+        models, cards = _load_models(client, problems)
+    store = load_store_state(settings, models.get("otd"))
+    if store is None and "otd" in models:
+        problems.append(f"the store {settings.store_path} is missing or empty: run 'supplierrisk ingest'")
+    batch = load_batch(settings.batches_dir)
+    if batch is None:
+        problems.append("no batch published yet: run 'supplierrisk score'")
+    trend = supplier_kpi_trend(store.history, batch.as_of, kpi_params(settings)) if store and batch else {}
+    return Deployment(models, cards, batch, store, pd.Timestamp.now(tz="UTC"), problems, trend)
+
+
+def supplier_kpi_trend(
+    history: pd.DataFrame, as_of: pd.Timestamp, params: KpiParams, quarters: int = 4
+) -> dict[str, pd.DataFrame]:
+    """Each supplier's KPIs over the last ``quarters`` calendar quarters to ``as_of`` (once per load)."""
+    table = quarterly_kpis(history, as_of, ["supplier_id"], quarters, params)
+    return {
+        str(supplier): rows.reset_index(drop=True)
+        for supplier, rows in table.groupby("supplier_id", sort=False)
+    }

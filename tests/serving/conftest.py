@@ -1,0 +1,105 @@
+"""A real stack for the API tests, built once per session: store, both champions, one batch, keys."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from pipelines.score import run_score
+from pipelines.train import run_train
+from serving.app import create_app
+from supplierrisk.apikeys import create_key
+from supplierrisk.features import latest_day
+from supplierrisk.settings import Settings
+from supplierrisk.storage import write_parquet
+from supplierrisk.synth import SynthConfig, generate_history
+from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, promote, version_for_alias
+
+SMALL_DISRUPTION = """
+model: disruption
+backtest:
+  folds: 2
+  test_days: 90
+  min_train_days: 180
+"""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The session's data home and its keys."""
+
+    settings: Settings
+    history: pd.DataFrame
+    viewer: str
+    admin: str
+
+    def headers(self, role: str = "viewer") -> dict[str, str]:
+        return {"X-API-Key": self.viewer if role == "viewer" else self.admin}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    warnings.filterwarnings("ignore")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    root = tmp_path_factory.mktemp("api")
+    settings = Settings(home=root / "home", api_poll_seconds=0)
+    history = generate_history(SynthConfig(suppliers=60, years=3.0, seed=21)).history
+    write_parquet(history, settings.store_path)
+    config = root / "disruption.yaml"
+    config.write_text(SMALL_DISRUPTION, encoding="utf-8")
+    client = connect(settings)
+    for kind in ("otd", "disruption"):
+        report = run_train(settings, kind, None, config if kind == "disruption" else None)
+        # The API tests need champions whatever the gate said; the gate has tests of its own.
+        if version_for_alias(client, MODEL_NAMES[kind], CHAMPION) is None:
+            promote(client, MODEL_NAMES[kind], report.version, "API test fixture")
+    run_score(settings, latest_day(history))
+    viewer, _ = create_key(settings.keys_path, "viewer", "test-viewer")
+    admin, _ = create_key(settings.keys_path, "admin", "test-admin")
+    return Stack(settings, history, viewer, admin)
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Iterator[TestClient]:
+    """One app for the read-only tests (tests that change the registry build their own)."""
+    with TestClient(create_app(stack.settings)) as client:
+        yield client
+
+
+def line(stack: Stack, **changes: object) -> dict[str, object]:
+    """A valid request line for a supplier of the history."""
+    row = stack.history.iloc[-1]
+    body: dict[str, object] = {
+        "po_id": "PO-TEST-1",
+        "line_id": "1",
+        "supplier_id": str(row["supplier_id"]),
+        "order_date": "2024-12-01",
+        "promised_date": "2025-01-20",
+        "category": str(row["category"]),
+        "ship_mode": str(row["ship_mode"]),
+        "quantity_ordered": 100.0,
+        "unit_price": 3.5,
+    }
+    body.update(changes)
+    return body
+
+
+def copy_home(stack: Stack, target: Path) -> Settings:
+    """A private copy of the session's home, for tests that promote, reload or break things."""
+    import shutil
+
+    shutil.copytree(stack.settings.home, target)
+    db = target / "mlflow.db"
+    return Settings(
+        home=target,
+        api_poll_seconds=0,
+        mlflow_tracking_uri=f"sqlite:///{db}",
+        mlflow_artifact_root=stack.settings.artifact_root,
+    )

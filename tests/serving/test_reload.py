@@ -1,0 +1,122 @@
+"""Hot reload: promotions and new batches are picked up; concurrent requests never fail or mix versions."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from pipelines.score import run_score
+from serving.app import create_app
+from supplierrisk.settings import Settings
+from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, promote, version_for_alias
+from tests.serving.conftest import Stack, copy_home, line
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """The app on a real uvicorn server in a thread; yields its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code in (200, 503):
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def new_otd_version(settings: Settings) -> str:
+    """Register the champion's artifacts again as a new version (a real registry write, no training)."""
+    client = connect(settings)
+    current = version_for_alias(client, MODEL_NAMES["otd"], CHAMPION)
+    assert current is not None
+    made = client.create_model_version(MODEL_NAMES["otd"], current.source, run_id=current.run_id)
+    return str(made.version)
+
+
+def test_reload_under_concurrent_requests_never_fails_or_mixes_versions(tmp_path: Path, stack: Stack) -> None:
+    settings = copy_home(stack, tmp_path / "home")
+    version = new_otd_version(settings)
+    with running(create_app(settings)) as url:
+        stop = threading.Event()
+
+        def hammer(kind: str) -> list[tuple[int, str, str]]:
+            seen = []
+            with httpx.Client(base_url=url, headers=stack.headers(), timeout=30) as client:
+                while not stop.is_set():
+                    if kind == "score":
+                        r = client.post("/v1/order-lines/score", json={"lines": [line(stack)] * 20})
+                        body_version = r.json()["model"]["version"] if r.status_code == 200 else ""
+                    else:
+                        r = client.get("/v1/suppliers?limit=5")
+                        body_version = r.json()["models"]["otd"] if r.status_code == 200 else ""
+                    header = dict(
+                        x.split("=") for x in r.headers.get("X-Model-Versions", "").split(", ") if x
+                    )
+                    seen.append((r.status_code, body_version, header.get("otd", "")))
+            return seen
+
+        with ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(hammer, "score" if i % 2 else "suppliers") for i in range(6)]
+            time.sleep(0.5)
+            promote(connect(settings), MODEL_NAMES["otd"], version, "reload test")
+            reloads = []
+            for _ in range(3):
+                with httpx.Client(base_url=url, headers=stack.headers("admin"), timeout=60) as admin:
+                    reloads.append(admin.post("/v1/admin/reload"))
+            time.sleep(0.5)
+            stop.set()
+            seen = [x for f in futures for x in f.result()]
+    assert all(r.status_code == 200 for r in reloads)
+    assert reloads[0].json()["models"]["otd"] == version
+    assert len(seen) > 20
+    assert {status for status, _, _ in seen} == {200}
+    # Each response names one version in its body and header, and both agree.
+    assert all(body == header for _, body, header in seen)
+    assert {body for _, body, _ in seen} == {"1", version}
+
+
+def test_the_service_notices_a_promotion_and_a_new_batch_by_itself(tmp_path: Path, stack: Stack) -> None:
+    settings = copy_home(stack, tmp_path / "home").model_copy(update={"api_poll_seconds": 0.3})
+    version = new_otd_version(settings)
+    with running(create_app(settings)) as url:
+        headers = stack.headers()
+        assert httpx.get(f"{url}/ready").json()["models"]["otd"] == "1"
+        promote(connect(settings), MODEL_NAMES["otd"], version, "poll test")
+        report = run_score(settings, stack.history["order_date"].max() - pd.Timedelta(days=30))
+        deadline = time.monotonic() + 60
+        ready = {}
+        while time.monotonic() < deadline:
+            ready = httpx.get(f"{url}/ready").json()
+            if ready["models"]["otd"] == version and ready["batch"]["batch_id"] == report.batch_id:
+                break
+            time.sleep(0.2)
+        assert ready["models"]["otd"] == version
+        assert ready["batch"]["batch_id"] == report.batch_id
+        assert (
+            httpx.get(f"{url}/v1/suppliers", headers=headers).json()["batch"]["batch_id"] == report.batch_id
+        )

@@ -1,0 +1,60 @@
+"""Deployment pieces that need no registry: backtest summaries, the latest batch, the store stamp."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from supplierrisk import batchstore
+from supplierrisk.batch import TABLES
+from supplierrisk.deployment import backtest_summary, latest_batch_id, load_batch, store_stamp
+
+
+def test_backtest_summary_groups_mean_metrics_by_model() -> None:
+    metrics = {
+        "mean_roc_auc": 0.8,
+        "mean_brier": 0.1,
+        "global_rate_mean_roc_auc": 0.5,
+        "global_rate_mean_brier": 0.12,
+        "fold0_model_roc_auc": 0.7,
+        "best_baseline_roc_auc": 0.6,
+        "logistic_regression_mean_ece": 0.02,
+    }
+    assert backtest_summary(metrics) == {
+        "model": {"roc_auc": 0.8, "brier": 0.1},
+        "global_rate": {"roc_auc": 0.5, "brier": 0.12},
+        "logistic_regression": {"ece": 0.02},
+    }
+
+
+def test_load_batch_follows_latest_and_reads_tables_and_drift(tmp_path: Path) -> None:
+    root = tmp_path / "batches"
+    assert load_batch(root) is None
+    assert latest_batch_id(root) is None
+    folder = root / "20240101-abc"
+    folder.mkdir(parents=True)
+    for name in TABLES:
+        pd.DataFrame({"supplier_id": ["S1"]}).to_parquet(folder / f"{name}.parquet")
+    (folder / batchstore.DRIFT_JSON).write_text(json.dumps({"alert": False}), encoding="utf-8")
+    (folder / batchstore.MANIFEST).write_text(json.dumps({"batch_id": "20240101-abc", "as_of": "2024-01-01"}))
+    # LATEST written last: until then no batch is visible.
+    assert load_batch(root) is None
+    batchstore.set_latest(root, "20240101-abc")
+    batch = load_batch(root)
+    assert batch is not None
+    assert batch.batch_id == latest_batch_id(root) == "20240101-abc"
+    assert batch.as_of == pd.Timestamp("2024-01-01")
+    assert set(batch.tables) == set(TABLES)
+    assert batch.drift == {"alert": False}
+    assert batch.drift_html is None
+
+
+def test_store_stamp_changes_with_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "store.parquet"
+    assert store_stamp(path) == (0, 0)
+    path.write_bytes(b"x")
+    first = store_stamp(path)
+    path.write_bytes(b"xy")
+    assert store_stamp(path) != first

@@ -1,0 +1,41 @@
+"""The canonical frame: ``from_records`` (the online path) builds exactly what ``conform`` builds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from supplierrisk.schema import CANONICAL_FIELDS, conform, from_records
+
+
+def test_from_records_equals_conform_on_typed_records() -> None:
+    records = [
+        {
+            "po_id": "P1",
+            "line_id": None,
+            "supplier_id": "S1",
+            "order_date": dt.date(2024, 1, 2),
+            "promised_date": dt.date(2024, 2, 1),
+            "quantity_ordered": 3,
+            "unit_price": 2.5,
+            "extra_priority": "high",
+            "extra_distance_km": 12.5,
+        },
+        {
+            "po_id": "P2",
+            "supplier_id": "S2",
+            "order_date": dt.date(2024, 1, 3),
+            "promised_date": dt.date(2024, 3, 1),
+            "delivered_date": None,
+            "extra_distance_km": None,
+        },
+    ]
+    fast = from_records(records)
+    slow = conform(pd.DataFrame.from_records(records))
+    # Missing text is None in the canonical frame; pandas fills absent keys of extra columns with NaN.
+    slow["extra_priority"] = slow["extra_priority"].where(slow["extra_priority"].notna(), None)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert list(fast.columns[: len(CANONICAL_FIELDS)]) == list(CANONICAL_FIELDS)
+    assert fast["extra_distance_km"].dtype == "float64"
+    assert fast["order_date"].dtype == "datetime64[ns]"
