@@ -7,10 +7,11 @@ swaps in a whole new deployment.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -26,6 +27,8 @@ from supplierrisk.deployment import Deployment
 from supplierrisk.settings import Settings
 
 log = logging.getLogger("supplierrisk.serving")
+T = TypeVar("T")
+INLINE_LINES = 20
 
 API_KEY_HEADER = "X-API-Key"
 MODELS_HEADER = "X-Model-Versions"
@@ -227,7 +230,7 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
     Viewer = Annotated[ApiKey, Depends(require("viewer"))]
     Admin = Annotated[ApiKey, Depends(require("admin"))]
 
-    def deployment(response: Response) -> Deployment:
+    async def deployment(response: Response) -> Deployment:
         current = holder.current
         if current is None:
             raise HTTPException(503, "the service is still loading")
@@ -237,7 +240,7 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
     Current = Annotated[Deployment, Depends(deployment)]
 
     @app.get("/health", tags=["service"], summary="Liveness: the process answers.")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get(
@@ -247,14 +250,14 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         response_model=schemas.Ready,
         responses={503: {"model": schemas.Ready, "description": "No champion loaded."}},
     )
-    def ready(response: Response) -> schemas.Ready:
-        body = views.readiness(holder, keyring is not None)
+    async def ready(response: Response) -> schemas.Ready:
+        body = await offload(views.readiness, holder, keyring is not None)
         if body.status == "not_ready":
             response.status_code = 503
         return body
 
     @app.get("/v1/models", tags=["models"], response_model=schemas.ModelsResponse, responses=ERRORS)
-    def models(key: Viewer, current: Current) -> schemas.ModelsResponse:
+    async def models(key: Viewer, current: Current) -> schemas.ModelsResponse:
         """Champion and challenger of each model: version, as-of, data window, backtest vs baselines."""
         return views.models(current)
 
@@ -264,7 +267,7 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         response_model=schemas.ScoreResponse,
         responses={**ERRORS, **TOO_LARGE},
     )
-    def score_lines(body: schemas.ScoreRequest, key: Viewer, current: Current) -> schemas.ScoreResponse:
+    async def score_lines(body: schemas.ScoreRequest, key: Viewer, current: Current) -> JSONResponse:
         """Late-delivery probability, band and delay quantiles per PO line, with drivers on request.
 
         Features come from each supplier's history in the store, through the same feature code as
@@ -279,10 +282,15 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
                 f"drivers for {len(body.lines)} lines; at most {settings.api_max_explained_lines}"
                 " per request (drivers are slow): send fewer lines or explain=false",
             )
-        return views.score(current, body)
+        if len(body.lines) <= INLINE_LINES and not body.explain:
+            # A few milliseconds of work: a thread hop and GIL hand-offs would cost more than they free.
+            payload = views.score(current, body)
+        else:
+            payload = await offload(views.score, current, body)
+        return JSONResponse(payload, headers={MODELS_HEADER: views.versions_header(current)})
 
     @app.get("/v1/suppliers", tags=["suppliers"], response_model=schemas.SupplierPage, responses=ERRORS)
-    def suppliers(
+    async def suppliers(
         key: Viewer,
         current: Current,
         category: Annotated[
@@ -300,7 +308,9 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> schemas.SupplierPage:
         """Active suppliers of the latest batch, filtered, sorted and paged."""
-        return views.supplier_page(current, category, country, min_band, sort, order, limit, offset)
+        return await offload(
+            views.supplier_page, current, category, country, min_band, sort, order, limit, offset
+        )
 
     @app.get(
         "/v1/suppliers/{supplier_id:path}",
@@ -308,14 +318,14 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         response_model=schemas.SupplierDetail,
         responses={**ERRORS, **NOT_FOUND},
     )
-    def supplier(supplier_id: str, key: Viewer, current: Current) -> schemas.SupplierDetail:
+    async def supplier(supplier_id: str, key: Viewer, current: Current) -> schemas.SupplierDetail:
         """One supplier: risk, drivers, KPIs with 90% intervals and trend, open lines, categories."""
-        return views.supplier_detail(current, supplier_id)
+        return await offload(views.supplier_detail, current, supplier_id)
 
     @app.get("/v1/categories", tags=["categories"], response_model=schemas.CategoryPage, responses=ERRORS)
-    def categories(key: Viewer, current: Current) -> schemas.CategoryPage:
+    async def categories(key: Viewer, current: Current) -> schemas.CategoryPage:
         """Every category: KPIs, concentration (HHI, single source), supplier risk, expected late share."""
-        return views.category_page(current)
+        return await offload(views.category_page, current)
 
     @app.get(
         "/v1/categories/{category:path}",
@@ -323,7 +333,7 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         response_model=schemas.CategoryDetail,
         responses={**ERRORS, **NOT_FOUND},
     )
-    def category(
+    async def category(
         category: str,
         key: Viewer,
         current: Current,
@@ -336,10 +346,10 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         ] = None,
     ) -> schemas.CategoryDetail:
         """A category's suppliers with risk and spend share, HHI, single source, and ranked alternatives."""
-        return views.category_detail(current, category, replacing)
+        return await offload(views.category_detail, current, category, replacing)
 
     @app.get("/v1/drift", tags=["monitoring"], response_model=schemas.DriftResponse, responses=ERRORS)
-    def drift(key: Viewer, current: Current) -> schemas.DriftResponse:
+    async def drift(key: Viewer, current: Current) -> schemas.DriftResponse:
         """The latest batch's drift summary; `available: false` before the first batch."""
         return views.drift(current)
 
@@ -349,7 +359,7 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         response_class=HTMLResponse,
         responses={**ERRORS, **NOT_FOUND},
     )
-    def drift_report(key: Viewer, current: Current) -> FileResponse:
+    async def drift_report(key: Viewer, current: Current) -> FileResponse:
         """The Evidently HTML report of the latest batch's OTD features."""
         path = current.batch.drift_html if current.batch is not None else None
         if path is None:
@@ -373,6 +383,11 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         return views.reload_body(before, after)
 
     return app
+
+
+async def offload(function: Callable[..., T], *args: Any) -> T:
+    """Run CPU-bound work in the thread pool: one hop per request, the event loop stays free for others."""
+    return await anyio.to_thread.run_sync(functools.partial(function, *args))
 
 
 async def _poll(holder: DeploymentHolder, seconds: float) -> None:

@@ -128,10 +128,14 @@ class LineScore(BaseModel):
     supplier_id: str
     p_late: float = Field(description="Calibrated probability of arriving after the promise (+ tolerance).")
     risk_band: Band
-    delay_p50_days: float = Field(description="Median days after the promise (0 when more likely on time).")
-    delay_p90_days: float = Field(description="90th percentile of days after the promise.")
-    delay_if_late_p50_days: float = Field(description="Median delay in days if the line is late.")
-    delay_if_late_p90_days: float
+    delay_p50_days: float | None = Field(
+        description="Median days after the promise (0 when more likely on time)."
+    )
+    delay_p90_days: float | None = Field(description="90th percentile of days after the promise.")
+    delay_if_late_p50_days: float | None = Field(description="Median delay in days if the line is late.")
+    delay_if_late_p90_days: float | None = Field(
+        description="90th percentile of the delay if the line is late."
+    )
     known_supplier: bool = Field(description="False: no history, scored from category and global rates.")
     unseen_values: dict[str, str] = Field(
         default_factory=dict,

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from serving import schemas
 from serving.app import create_app
 from supplierrisk.apikeys import create_key, revoke_key
 from supplierrisk.schema import conform
@@ -57,6 +58,7 @@ def test_score_one_line_gives_probability_band_and_delay_quantiles(api: TestClie
     response = api.post("/v1/order-lines/score", json={"lines": [line(stack)]}, headers=stack.headers())
     assert response.status_code == 200, response.text
     body = response.json()
+    schemas.ScoreResponse.model_validate(body)  # the hand-built JSON keeps the documented contract
     assert body["model"] == {"name": MODEL_NAMES["otd"], "version": "1"}
     assert body["as_of"] == body["history_as_of"] == "2025-01-01"
     (scored,) = body["lines"]
@@ -81,6 +83,7 @@ def test_api_scores_equal_the_library_path_used_by_training_and_batch(api: TestC
         records.append(record)
     response = api.post("/v1/order-lines/score", json={"lines": records}, headers=stack.headers())
     assert response.status_code == 200, response.text
+    schemas.ScoreResponse.model_validate(response.json())
     model, _ = load_model(connect(stack.settings), MODEL_NAMES["otd"])
     at = history_at(stack.history, pd.Timestamp("2025-01-01"), model.feature_config, suppliers=False)
     expected = score_new_lines(model, at, lines.reset_index(drop=True), at.as_of)
@@ -113,6 +116,7 @@ def test_scoring_as_of_an_earlier_day_uses_only_what_was_known_then(api: TestCli
 def test_drivers_on_request_are_sentences_with_contributions(api: TestClient, stack: Stack) -> None:
     request = {"lines": [line(stack)], "explain": True, "top_drivers": 4}
     response = api.post("/v1/order-lines/score", json=request, headers=stack.headers())
+    schemas.ScoreResponse.model_validate(response.json())
     drivers = response.json()["lines"][0]["drivers"]
     assert len(drivers) == 4
     contributions = [d["contribution"] for d in drivers]

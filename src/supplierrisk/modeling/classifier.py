@@ -99,7 +99,7 @@ def encode_features(frame: pd.DataFrame, names: list[str], categories: dict[str,
 
 def prediction_threads(rows: int) -> dict[str, Any]:
     """One thread for small inputs: starting the OpenMP team costs more than a few rows take."""
-    return {"num_threads": 1} if rows < 2_000 else {}
+    return {"num_threads": 1} if rows < 200 else {}
 
 
 def unseen_share(frame: pd.DataFrame, categories: dict[str, list[str]]) -> dict[str, float]:
