@@ -120,8 +120,34 @@ class Driver(BaseModel):
     text: str
 
 
+LINE_SCORE_EXAMPLE: dict[str, Any] = {
+    "po_id": "PO-2015-0042",
+    "line_id": "1",
+    "supplier_id": "Aurobindo Pharma Limited",
+    "p_late": 0.173,
+    "risk_band": "low",
+    "delay_p50_days": 0.0,
+    "delay_p90_days": 9.8,
+    "delay_if_late_p50_days": 12.1,
+    "delay_if_late_p90_days": 19.6,
+    "known_supplier": True,
+    "unseen_values": {},
+    "drivers": [
+        {
+            "feature": "sup_late_rate_365d",
+            "value": 0.21,
+            "contribution": 0.41,
+            "direction": "raises risk",
+            "text": "estimated on-time delivery 79% over the last 365 days",
+        }
+    ],
+}
+
+
 class LineScore(BaseModel):
     """The late-delivery forecast of one line."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [LINE_SCORE_EXAMPLE]})
 
     po_id: str
     line_id: str | None
@@ -154,6 +180,19 @@ class ModelRef(BaseModel):
 class ScoreResponse(BaseModel):
     """Scores in the order of the request's lines."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": {"name": "supplierrisk-otd", "version": "3"},
+                    "as_of": "2015-09-14",
+                    "history_as_of": "2015-09-14",
+                    "lines": [LINE_SCORE_EXAMPLE],
+                }
+            ]
+        }
+    )
+
     model: ModelRef
     as_of: date = Field(description="The day whose known supplier history fed the features.")
     history_as_of: date = Field(description="The store's last day at load time.")
@@ -184,8 +223,36 @@ class SupplierKpis(BaseModel):
     overdue_lines: int | None
 
 
+SUPPLIER_EXAMPLE: dict[str, Any] = {
+    "supplier_id": "Hetero Unit III Hyderabad IN",
+    "main_category": "ARV",
+    "supplier_country": "India",
+    "p_disruption": 0.52,
+    "risk_score": 52,
+    "risk_band": "high",
+    "expected_late_share_open": 0.24,
+    "open_lines_scored": 10,
+    "kpis": {
+        "otd_rate": {"value": 0.745, "lo": 0.672, "hi": 0.807, "lines": 110},
+        "otif_rate": {"value": None, "lo": None, "hi": None, "lines": None},
+        "fill_rate": {"value": None, "lo": None, "hi": None, "lines": None},
+        "lead_time_mean_days": 228.2,
+        "lead_time_p90_days": 358.2,
+        "days_late_mean": 18.8,
+        "spend": 57739289.0,
+        "spend_share": 0.208,
+        "open_lines": 11,
+        "overdue_lines": 1,
+    },
+}
+BATCH_EXAMPLE: dict[str, Any] = {"batch_id": "20150630-c134c57f3363", "as_of": "2015-06-30"}
+MODELS_EXAMPLE: dict[str, str] = {"otd": "3", "disruption": "2"}
+
+
 class SupplierSummary(BaseModel):
     """A supplier in a list: disruption risk, open-line outlook and key KPIs."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SUPPLIER_EXAMPLE]})
 
     supplier_id: str
     main_category: str | None
@@ -254,6 +321,59 @@ class OpenLine(BaseModel):
 class SupplierDetail(SupplierSummary):
     """The full supplier view."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **SUPPLIER_EXAMPLE,
+                    "batch": BATCH_EXAMPLE,
+                    "models": MODELS_EXAMPLE,
+                    "drivers": [
+                        {
+                            "feature": "sup_late_lines_90d",
+                            "value": 6.0,
+                            "contribution": 0.50,
+                            "direction": "raises risk",
+                            "text": "6 late deliveries in the last 90 days (category median: 0)",
+                        }
+                    ],
+                    "kpi_trend": [
+                        {
+                            "quarter": "2015Q2",
+                            "quarter_end": "2015-06-30",
+                            "otd_rate": {"value": 0.71, "lo": 0.55, "hi": 0.83, "lines": 24},
+                            "otif_rate": {"value": None, "lo": None, "hi": None, "lines": 0},
+                            "fill_rate": {"value": None, "lo": None, "hi": None, "lines": 0},
+                            "lead_time_mean_days": 201.5,
+                        }
+                    ],
+                    "open_lines": [
+                        {
+                            "po_id": "SO-51260",
+                            "line_id": "84475",
+                            "category": "ARV",
+                            "promised_date": "2015-08-05",
+                            "open_value": 82080.0,
+                            "p_late": 0.29,
+                            "risk_band": "medium",
+                            "delay_p50_days": 0.0,
+                            "delay_p90_days": 47.0,
+                        }
+                    ],
+                    "categories": [
+                        {
+                            "category": "ARV",
+                            "spend": 57739289.0,
+                            "share_of_category_spend": 0.24,
+                            "share_of_supplier_spend": 1.0,
+                            "otd_rate": {"value": 0.745, "lo": 0.672, "hi": 0.807, "lines": 110},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     batch: BatchRef
     models: dict[str, str]
     drivers: list[Driver]
@@ -262,8 +382,25 @@ class SupplierDetail(SupplierSummary):
     categories: list[CategoryShare]
 
 
+CATEGORY_EXAMPLE: dict[str, Any] = {
+    "category": "ARV",
+    "otd_rate": {"value": 0.866, "lo": 0.850, "hi": 0.881, "lines": 1299},
+    "spend": 243100160.0,
+    "spend_share": 0.875,
+    "n_suppliers": 30,
+    "hhi": 1691.8,
+    "single_source": False,
+    "open_lines": 209,
+    "expected_late_share_open": 0.071,
+    "suppliers_high_risk": 1,
+    "mean_p_disruption": 0.128,
+}
+
+
 class CategorySummary(BaseModel):
     """A category roll-up."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CATEGORY_EXAMPLE]})
 
     category: str
     otd_rate: Interval
@@ -286,6 +423,17 @@ class CategoryPage(BaseModel):
     items: list[CategorySummary]
 
 
+CATEGORY_SUPPLIER_EXAMPLE: dict[str, Any] = {
+    "supplier_id": "Mylan (formerly Matrix) Nashik",
+    "spend": 73952342.0,
+    "spend_share": 0.304,
+    "otd_rate": {"value": 0.709, "lo": 0.641, "hi": 0.769, "lines": 134},
+    "p_disruption": 0.35,
+    "risk_score": 35,
+    "risk_band": "medium",
+}
+
+
 class CategorySupplier(BaseModel):
     """A supplier within a category."""
 
@@ -300,6 +448,23 @@ class CategorySupplier(BaseModel):
 
 class CategoryDetail(CategorySummary):
     """A category's roll-up with its suppliers and alternatives."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **CATEGORY_EXAMPLE,
+                    "batch": BATCH_EXAMPLE,
+                    "models": MODELS_EXAMPLE,
+                    "suppliers": [CATEGORY_SUPPLIER_EXAMPLE],
+                    "replacing": "Mylan (formerly Matrix) Nashik",
+                    "alternatives": [
+                        {**CATEGORY_SUPPLIER_EXAMPLE, "supplier_id": "CIPLA LIMITED", "risk_band": "low"}
+                    ],
+                }
+            ]
+        }
+    )
 
     batch: BatchRef
     models: dict[str, str]

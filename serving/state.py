@@ -56,6 +56,7 @@ class DeploymentHolder:
             self._client = connect(self.settings)
         except TrackingError as exc:
             self.registry_error = str(exc)
+            self._checked_at = time.monotonic()
             raise RegistryUnavailableError(str(exc)) from None
         self.registry_error = None
         self._checked_at = time.monotonic()
@@ -98,8 +99,12 @@ class DeploymentHolder:
             return deployment
 
     def registry_reachable(self, max_age_seconds: float = 5.0) -> bool:
-        """Whether the registry answered within the last ``max_age_seconds`` (checks again when older)."""
-        if time.monotonic() - self._checked_at > max_age_seconds or self.registry_error:
+        """The last check's answer, checking again when it is older than ``max_age_seconds``.
+
+        A dead registry is asked at most once per ``max_age_seconds``, so readiness probes
+        stay fast while it is down.
+        """
+        if time.monotonic() - self._checked_at > max_age_seconds:
             try:
                 self._connect()
             except RegistryUnavailableError:

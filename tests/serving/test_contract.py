@@ -55,6 +55,8 @@ def test_request_and_response_schemas_carry_examples(api: TestClient) -> None:
     schemas: dict[str, Any] = spec["components"]["schemas"]
     assert schemas["ScoreRequest"]["examples"][0]["lines"][0]["supplier_id"]
     assert schemas["OrderLine"]["examples"][0]["order_date"] == "2015-06-01"
+    for name in ("ScoreResponse", "LineScore", "SupplierSummary", "CategorySummary"):
+        assert schemas[name]["examples"], name
     body = spec["paths"]["/v1/order-lines/score"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"].endswith("/ScoreRequest")
     for name in ("LineScore", "SupplierDetail", "CategoryDetail", "Ready", "ModelsResponse"):
@@ -88,3 +90,28 @@ def test_no_input_produces_a_server_error(stack: Stack) -> None:
 
             fuzz()
     assert calls >= 5 * len(operations)
+
+
+def test_every_example_is_valid_for_its_own_model() -> None:
+    import inspect
+
+    from pydantic import BaseModel
+
+    from serving import schemas
+
+    checked = []
+    for name, model in inspect.getmembers(schemas, inspect.isclass):
+        if issubclass(model, BaseModel) and model.__module__ == schemas.__name__:
+            extra = model.model_config.get("json_schema_extra")
+            for example in extra.get("examples", []) if isinstance(extra, dict) else []:
+                model.model_validate(example)
+                checked.append(name)
+    expected = {
+        "ScoreRequest",
+        "OrderLine",
+        "ScoreResponse",
+        "LineScore",
+        "SupplierSummary",
+        "SupplierDetail",
+    }
+    assert expected | {"CategorySummary", "CategoryDetail"} <= set(checked)
