@@ -11,7 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -359,11 +359,17 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         response_class=HTMLResponse,
         responses={**ERRORS, **NOT_FOUND},
     )
-    async def drift_report(key: Viewer, current: Current) -> FileResponse:
-        """The Evidently HTML report of the latest batch's OTD features."""
-        path = current.batch.drift_html if current.batch is not None else None
+    async def drift_report(
+        key: Viewer,
+        current: Current,
+        model: Annotated[
+            Literal["otd", "disruption"], Query(description="Whose features: open lines or suppliers.")
+        ] = "otd",
+    ) -> FileResponse:
+        """The Evidently HTML report of the latest batch's features for one model."""
+        path = current.batch.drift_html(model) if current.batch is not None else None
         if path is None:
-            raise HTTPException(404, "no drift report yet: run 'supplierrisk score'")
+            raise HTTPException(404, f"no {model} drift report yet: run 'supplierrisk score'")
         return FileResponse(path, media_type="text/html")
 
     @app.post(

@@ -246,7 +246,7 @@ SUPPLIER_EXAMPLE: dict[str, Any] = {
     },
 }
 BATCH_EXAMPLE: dict[str, Any] = {"batch_id": "20150630-c134c57f3363", "as_of": "2015-06-30"}
-MODELS_EXAMPLE: dict[str, str] = {"otd": "3", "disruption": "2"}
+MODELS_EXAMPLE: dict[str, Any] = {"otd": "3", "disruption": "2"}
 
 
 class SupplierSummary(BaseModel):

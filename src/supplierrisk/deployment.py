@@ -69,10 +69,10 @@ class PublishedBatch:
     tables: dict[str, pd.DataFrame]
     drift: dict[str, Any] | None
 
-    @property
-    def drift_html(self) -> Path | None:
-        """The OTD drift report page, if the batch wrote one."""
-        path = self.folder / batchstore.DRIFT_HTML
+    def drift_html(self, kind: str = "otd") -> Path | None:
+        """The Evidently drift page of ``kind``'s features (otd or disruption), if the batch wrote one."""
+        name = batchstore.DRIFT_HTML if kind == "otd" else batchstore.DRIFT_SUPPLIERS_HTML
+        path = self.folder / name
         return path if path.exists() else None
 
 

@@ -361,9 +361,11 @@ def test_drift_summary_and_report(api: TestClient, stack: Stack) -> None:
     assert body["available"] is True
     assert body["batch"]["as_of"] == "2025-01-01"
     assert {"otd", "disruption", "alert"} <= set(body["summary"])
-    report = api.get("/v1/drift/report", headers=stack.headers())
-    assert report.status_code == 200
-    assert report.headers["content-type"].startswith("text/html")
+    for model in ("otd", "disruption"):
+        report = api.get(f"/v1/drift/report?model={model}", headers=stack.headers())
+        assert report.status_code == 200
+        assert report.headers["content-type"].startswith("text/html")
+    assert api.get("/v1/drift/report?model=other", headers=stack.headers()).status_code == 422
 
 
 def test_empty_home_answers_503_and_documented_empty_states(tmp_path: Path, stack: Stack) -> None:

@@ -48,7 +48,9 @@ def test_load_batch_follows_latest_and_reads_tables_and_drift(tmp_path: Path) ->
     assert batch.as_of == pd.Timestamp("2024-01-01")
     assert set(batch.tables) == set(TABLES)
     assert batch.drift == {"alert": False}
-    assert batch.drift_html is None
+    assert batch.drift_html() is None
+    (folder / batchstore.DRIFT_SUPPLIERS_HTML).write_text("<html></html>", encoding="utf-8")
+    assert batch.drift_html("disruption") == folder / batchstore.DRIFT_SUPPLIERS_HTML
 
 
 def test_store_stamp_changes_with_the_file(tmp_path: Path) -> None:
