@@ -223,11 +223,11 @@ def main() -> None:
             worst = max(abs(a - b) for a, b in zip(p_ours, p_ref, strict=True))
             print(f"p_late agreement over 1,000 lines: max |ours - mlflow| = {worst:.2e}")
 
-            supplier = str(lines["supplier_id"].iloc[-1])
+            # The riskiest supplier of the batch: the page a sourcing review opens first.
             batch_suppliers = httpx.get(
                 f"http://127.0.0.1:{ours_port}/v1/suppliers?limit=1", headers=headers, timeout=30
             ).json()
-            supplier = batch_suppliers["items"][0]["supplier_id"] if batch_suppliers["items"] else supplier
+            supplier = batch_suppliers["items"][0]["supplier_id"]
             supplier_url = f"http://127.0.0.1:{ours_port}/v1/suppliers/{quote(supplier, safe='')}"
 
             timings = []

@@ -180,8 +180,6 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
         ),
         lifespan=lifespan,
     )
-    app.state.holder = holder
-    app.state.settings = settings
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(ServerTiming)
 

@@ -48,19 +48,18 @@ class DeploymentHolder:
         self.registry_error: str | None = None
         self._fingerprint: Fingerprint | None = None
         self._reload_lock = threading.Lock()
-        self._client: MlflowClient | None = None
         self._checked_at = 0.0
 
     def _connect(self) -> MlflowClient:
         try:
-            self._client = connect(self.settings)
+            client = connect(self.settings)
         except TrackingError as exc:
             self.registry_error = str(exc)
             self._checked_at = time.monotonic()
             raise RegistryUnavailableError(str(exc)) from None
         self.registry_error = None
         self._checked_at = time.monotonic()
-        return self._client
+        return client
 
     def _fingerprint_now(self, client: MlflowClient) -> Fingerprint:
         return Fingerprint(

@@ -60,12 +60,11 @@ class DeployedModel:
 
 @dataclass(frozen=True)
 class PublishedBatch:
-    """The latest published batch: its manifest, tables and drift summary."""
+    """The latest published batch: its tables and drift summary."""
 
     batch_id: str
     as_of: pd.Timestamp
     folder: Path
-    manifest: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     drift: dict[str, Any] | None
 
@@ -83,7 +82,6 @@ class StoreState:
     history: pd.DataFrame
     at: HistoryAt
     rows_by_supplier: dict[str, np.ndarray]
-    stamp: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -175,7 +173,6 @@ def load_batch(root: Path) -> PublishedBatch | None:
         batch_id=str(manifest["batch_id"]),
         as_of=pd.Timestamp(manifest["as_of"]),
         folder=folder,
-        manifest=manifest,
         tables=tables,
         drift=drift,
     )
@@ -185,7 +182,6 @@ def load_store_state(settings: Settings, otd: DeployedModel | None) -> StoreStat
     """The store and its index at its last day, built with the OTD champion's feature settings."""
     if otd is None or not settings.store_path.exists():
         return None
-    stamp = store_stamp(settings.store_path)
     history = read_history(settings.store_path)
     if history.empty:
         return None
@@ -196,7 +192,7 @@ def load_store_state(settings: Settings, otd: DeployedModel | None) -> StoreStat
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     rows = {str(s): order[bounds[i] : bounds[i + 1]] for i, s in enumerate(uniques)}
-    return StoreState(history, at, rows, stamp)
+    return StoreState(history, at, rows)
 
 
 def _load_models(
