@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -35,7 +36,14 @@ app.add_typer(keys_app, name="keys")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# Exit codes (documented in the README for schedulers): 0 done, then one code per kind of failure.
 EXIT_USER_ERROR = 2
+EXIT_NO_CHAMPION = 3
+EXIT_EMPTY_STORE = 4
+EXIT_AS_OF_OUTSIDE_DATA = 5
+EXIT_LOCKED = 6
+EXIT_REGISTRY_UNREACHABLE = 7
+EXIT_INGEST_REFUSED = 8
 
 TABLE_COLUMNS = (
     "supplier_id",
@@ -60,27 +68,59 @@ TABLE_COLUMNS = (
 )
 
 
+def _exit_codes() -> list[tuple[type[BaseException], int]]:
+    """Known failures and their exit codes, most specific first (the README's table)."""
+    from supplierrisk.batchstore import BatchLockedError
+    from supplierrisk.features import AsOfOutsideDataError
+    from supplierrisk.tracking import MissingChampionError
+
+    return [
+        (MissingChampionError, EXIT_NO_CHAMPION),
+        (StoreEmptyError, EXIT_EMPTY_STORE),
+        (AsOfOutsideDataError, EXIT_AS_OF_OUTSIDE_DATA),
+        (BatchLockedError, EXIT_LOCKED),
+        (TrackingError, EXIT_REGISTRY_UNREACHABLE),
+        (IngestError, EXIT_USER_ERROR),
+        (ValueError, EXIT_USER_ERROR),
+        (FileNotFoundError, EXIT_USER_ERROR),
+    ]
+
+
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn known user errors into a one-line message and exit code 2, without a traceback."""
+    """Turn known failures into a one-line message and their exit code, without a traceback."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except (IngestError, StoreEmptyError, TrackingError, ValueError, FileNotFoundError) as exc:
+        except Exception as exc:
+            code = next((c for error, c in _exit_codes() if isinstance(exc, error)), None)
+            if code is None:
+                raise
             typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_USER_ERROR) from None
+            raise typer.Exit(code) from None
 
     return wrapper
 
 
-def _as_of(value: str | None) -> pd.Timestamp:
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _as_of(value: str | None, option: str = "--as-of") -> pd.Timestamp | None:
+    """A strict ISO day (YYYY-MM-DD); None stays None (the command then uses the store's last day)."""
     if value is None:
-        return pd.Timestamp.today().normalize()
+        return None
+    if not _ISO_DAY.fullmatch(value.strip()):
+        raise ValueError(f"{option} {value!r} is not a date in YYYY-MM-DD form (for example 2020-08-28)")
     try:
-        return pd.Timestamp(value).normalize()
+        return pd.Timestamp(value.strip()).normalize()
     except ValueError:
-        raise ValueError(f"--as-of {value!r} is not a date (use YYYY-MM-DD)") from None
+        raise ValueError(f"{option} {value!r} is not a real calendar day") from None
+
+
+def _note(text: str) -> None:
+    """A side note (the as-of in force) on stderr, so stdout stays clean for CSV and JSON."""
+    typer.echo(text, err=True)
 
 
 @app.command()
@@ -94,19 +134,58 @@ def ingest(
         str | None, typer.Option(help=f"A known format instead of a mapping: {', '.join(PRESET_NAMES)}.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (what would change) and write nothing.")
+    ] = False,
+    max_reject_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Refuse the run when more of its rows are rejected.")
+    ] = 0.05,
+    max_promise_change_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Refuse when more of the stored lines it updates move their promise."
+        ),
+    ] = 0.10,
+    allow_history_rewrite: Annotated[
+        bool,
+        typer.Option(
+            help="Accept changes to stored order dates, suppliers, quantities, deliveries, promises."
+        ),
+    ] = False,
+    trust_date_formats: Annotated[
+        bool, typer.Option(help="Accept date formats that look day/month swapped.")
+    ] = False,
 ) -> None:
-    """Load an ERP export into the canonical store; rejected rows go to a rejects file with reasons."""
-    from pipelines.ingest import run_ingest
+    """Load an ERP export into the store: plan first, refuse suspicious runs, rejects go to a file.
 
-    report = run_ingest(source, Settings(), mapping_path=mapping, preset=preset)
+    Exit codes: 0 done (or dry run that would commit), 2 bad input, 8 refused (store untouched).
+    """
+    from pipelines.ingest import run_ingest
+    from supplierrisk.ingest import IngestOptions, IngestRefusedError
+
+    options = IngestOptions(
+        max_reject_share, max_promise_change_share, allow_history_rewrite, trust_date_formats
+    )
+    try:
+        report = run_ingest(source, Settings(), mapping, preset, options, dry_run)
+    except IngestRefusedError as exc:
+        refused = exc.report
+        typer.echo(refused.to_json() if as_json else refused.format_text())  # type: ignore[attr-defined]
+        typer.echo(f"error: ingest refused, store untouched: {exc}", err=True)
+        raise typer.Exit(EXIT_INGEST_REFUSED) from None
     typer.echo(report.to_json() if as_json else report.format_text())
+    if dry_run and report.refusals:
+        raise typer.Exit(EXIT_INGEST_REFUSED)
 
 
 @app.command()
 @user_errors
 def kpis(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date the scorecard is as of (default today).")
+        str | None,
+        typer.Option(
+            "--as-of", help="Day the scorecard is as of, YYYY-MM-DD (default: the store's last day)."
+        ),
     ] = None,
     window: Annotated[
         int, typer.Option(help="Window in days: lines promised in (as-of - window, as-of].")
@@ -118,14 +197,19 @@ def kpis(
 ) -> None:
     """Supplier scorecards: OTD, OTIF, lead time, fill, rejects, price variance, spend, concentration."""
     from pipelines.kpis import run_kpis
+    from supplierrisk.kpis import empty_reason
     from supplierrisk.storage import write_text
 
     if output_format not in ("table", "csv", "json"):
         raise ValueError(f"--format must be table, csv or json, not {output_format!r}")
     if window <= 0:
         raise ValueError("--window must be a positive number of days")
-    result = run_kpis(Settings(), _as_of(as_of), window, by, scorecard)
+    result = run_kpis(Settings(), _as_of(as_of), window, by, scorecard, announce=_note)
     table = result.table
+    reason = empty_reason(result, window)
+    if reason is not None and output_format == "table":
+        typer.echo(reason)
+        return
     if output_format == "csv":
         text = table.to_csv(index=False)
     elif output_format == "json":
@@ -183,17 +267,24 @@ def demo(
     """Ingest the bundled SCMS history and print supplier and category scorecards."""
     from pipelines.demo import run_demo
 
-    typer.echo(run_demo(Settings(), _as_of(as_of), top))
+    day = _as_of(as_of)
+    assert day is not None  # noqa: S101 - the option has a default
+    typer.echo(run_demo(Settings(), day, top))
 
 
 def _train(kind: str, as_of: str | None, config: Path | None) -> None:
     from pipelines.train import run_train
 
-    report = run_train(Settings(), kind, None if as_of is None else _as_of(as_of), config)
+    report = run_train(Settings(), kind, _as_of(as_of), config, announce=_note)
     typer.echo(report.format_text())
 
 
-AsOfTrain = Annotated[str | None, typer.Option("--as-of", help="Train on what was known at this date.")]
+AsOfTrain = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Train on what was known on this day, YYYY-MM-DD (default: the store's last day)."
+    ),
+]
 TrainConfigPath = Annotated[Path | None, typer.Option(help="Training YAML (defaults built in).")]
 
 
@@ -214,15 +305,22 @@ def train_disruption(as_of: AsOfTrain = None, config: TrainConfigPath = None) ->
 @predict_app.command("otd")
 @user_errors
 def predict_otd(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Score lines open at this date.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Score lines open on this day, YYYY-MM-DD (default: the store's last day)."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="CSV or Parquet (by suffix) to write.")] = None,
 ) -> None:
     """Score every open, not-yet-due line with the OTD champion."""
     from pipelines.predict import run_predict_otd
 
-    scored = run_predict_otd(Settings(), _as_of(as_of), out)
+    scored = run_predict_otd(Settings(), _as_of(as_of), out, announce=_note)
     if out is not None:
         typer.echo(f"wrote {len(scored)} scored lines to {out}")
+    elif scored.empty:
+        typer.echo(scored.attrs.get("empty_reason", "no open line to score"))
     else:
         typer.echo(scored.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
@@ -230,7 +328,12 @@ def predict_otd(
 @predict_app.command("disruption")
 @user_errors
 def predict_disruption(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Score suppliers active at this date.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Score suppliers active on this day, YYYY-MM-DD (default: the store's last day)."
+        ),
+    ] = None,
     category: Annotated[
         str | None, typer.Option(help="Only suppliers that served this category in the last year.")
     ] = None,
@@ -240,11 +343,14 @@ def predict_disruption(
     """Disruption probability, 0-100 risk score, band and top 3 drivers per active supplier."""
     from pipelines.predict import format_supplier_risk, run_predict_disruption
 
-    scored = run_predict_disruption(Settings(), _as_of(as_of), category, out, top)
+    scored = run_predict_disruption(Settings(), _as_of(as_of), category, out, top, announce=_note)
     if out is not None:
         typer.echo(f"wrote {len(scored)} scored suppliers to {out}")
     elif scored.empty:
-        typer.echo("no active supplier at this date")
+        typer.echo(
+            "no supplier is active on that day (none ordered in the year before it or had open lines):"
+            " choose another --as-of"
+        )
     else:
         typer.echo(format_supplier_risk(scored))
 
@@ -299,14 +405,6 @@ def promote_disruption(
     _promote("disruption", version, reason, who)
 
 
-# Exit codes of `supplierrisk score` (documented in the README for schedulers).
-EXIT_NO_CHAMPION = 3
-EXIT_EMPTY_STORE = 4
-EXIT_AS_OF_OUTSIDE_DATA = 5
-EXIT_LOCKED = 6
-EXIT_REGISTRY_UNREACHABLE = 7
-
-
 def _progress(stage: str, fields: dict[str, object]) -> None:
     """Readable lines on a terminal; one structured key=value line per stage otherwise (for log tools)."""
     if sys.stderr.isatty():
@@ -319,9 +417,11 @@ def _progress(stage: str, fields: dict[str, object]) -> None:
 
 
 @app.command()
+@user_errors
 def score(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Score as of this date (default today).")
+        str | None,
+        typer.Option("--as-of", help="Score as of this day, YYYY-MM-DD (default: the store's last day)."),
     ] = None,
     keep: Annotated[int | None, typer.Option(min=1, help="Keep only the last N batches.")] = None,
     auto_retrain: Annotated[
@@ -333,25 +433,9 @@ def score(
     Exit codes: 0 done, 2 bad input, 3 a model has no champion, 4 empty store,
     5 as-of outside the data, 6 another batch is running, 7 MLflow unreachable.
     """
-    from pipelines.score import AsOfOutsideDataError, run_score
-    from supplierrisk.batchstore import BatchLockedError
-    from supplierrisk.tracking import MissingChampionError
+    from pipelines.score import run_score
 
-    codes: list[tuple[type[BaseException], int]] = [
-        (MissingChampionError, EXIT_NO_CHAMPION),
-        (StoreEmptyError, EXIT_EMPTY_STORE),
-        (AsOfOutsideDataError, EXIT_AS_OF_OUTSIDE_DATA),
-        (BatchLockedError, EXIT_LOCKED),
-        (TrackingError, EXIT_REGISTRY_UNREACHABLE),
-        (ValueError, EXIT_USER_ERROR),
-        (FileNotFoundError, EXIT_USER_ERROR),
-    ]
-    try:
-        report = run_score(Settings(), None if as_of is None else _as_of(as_of), keep, _progress)
-    except tuple(error for error, _ in codes) as exc:
-        code = next(c for error, c in codes if isinstance(exc, error))
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code) from None
+    report = run_score(Settings(), _as_of(as_of), keep, _progress, announce=_note)
     typer.echo(report.format_text())
     policy = report.retrain
     if policy:
@@ -376,7 +460,7 @@ def drift(
     """Print the drift summary of the latest batch: features, scores, unseen values, retrain advice."""
     from pipelines.monitor import format_drift, latest_drift
 
-    summary = latest_drift(Settings(), None if as_of is None else _as_of(as_of))
+    summary = latest_drift(Settings(), _as_of(as_of))
     typer.echo(json.dumps(summary, indent=2, default=str) if as_json else format_drift(summary))
 
 
@@ -402,7 +486,7 @@ def retrain(
     """Retrain both models on the latest data; the gates promote each challenger or keep the champion."""
     from pipelines.train import format_retrain, run_retrain
 
-    typer.echo(format_retrain(run_retrain(Settings(), None if as_of is None else _as_of(as_of))))
+    typer.echo(format_retrain(run_retrain(Settings(), _as_of(as_of), announce=_note)))
 
 
 @app.command()
@@ -499,8 +583,12 @@ def main() -> None:
     import logging
     import os
 
+    from supplierrisk.logs import route_warnings_to
+
     # MLflow's own chatter (registrations, pickling notes, progress bars) would bury our output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.ERROR)
+    # Library warnings (scikit-learn, LightGBM, pandas) go to the run's log, not between our lines.
+    route_warnings_to(Settings().log_path)
     app()

@@ -1,4 +1,4 @@
-"""Ingest job: read a source export, convert it, write rejects, upsert the store, write a report."""
+"""Ingest job: read a source export, plan the ingest, write rejects and report, then commit or refuse."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ from pathlib import Path
 import pandas as pd
 
 from supplierrisk.ingest import (
+    COMMITTED,
+    DRY_RUN,
+    REFUSED,
     IngestError,
+    IngestOptions,
+    IngestRefusedError,
     IngestReport,
     get_preset,
     load_mapping,
+    plan_ingest,
     read_source,
     to_canonical,
-    upsert_history,
 )
+from supplierrisk.ingest.mapping import Mapping
 from supplierrisk.settings import Settings
 from supplierrisk.storage import read_history, write_csv, write_parquet, write_text
 
@@ -24,48 +30,46 @@ def _source_stem(source: Path) -> str:
     return source.name.split(".")[0] or "source"
 
 
+def _mapping(
+    mapping_path: Path | None, preset: str | None
+) -> tuple[Mapping, Callable[[pd.DataFrame], pd.DataFrame]]:
+    if (mapping_path is None) == (preset is None):
+        raise IngestError("give exactly one of --mapping FILE or --preset NAME")
+    if preset is not None:
+        chosen = get_preset(preset)
+        return chosen.mapping, chosen.derive
+    assert mapping_path is not None  # noqa: S101 - narrowed by the check above
+    return load_mapping(mapping_path), lambda raw: raw
+
+
 def run_ingest(
     source: Path,
     settings: Settings,
     mapping_path: Path | None = None,
     preset: str | None = None,
+    options: IngestOptions | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
-    """Ingest one file into the store in the data home and return the report."""
-    if (mapping_path is None) == (preset is None):
-        raise IngestError("give exactly one of --mapping FILE or --preset NAME")
-    derive: Callable[[pd.DataFrame], pd.DataFrame]
-    if preset is not None:
-        chosen = get_preset(preset)
-        mapping, derive = chosen.mapping, chosen.derive
-    else:
-        assert mapping_path is not None  # noqa: S101 - narrowed by the check above
-        mapping = load_mapping(mapping_path)
+    """Ingest one file into the store; a refused run raises ``IngestRefusedError`` with its report.
 
-        def derive(raw: pd.DataFrame) -> pd.DataFrame:
-            return raw
-
+    A dry run writes nothing and returns the report of what would happen.
+    """
+    mapping, derive = _mapping(mapping_path, preset)
     mapping.check_required(str(source), provided=set())
-    raw = read_source(source, mapping)
-    conversion = to_canonical(derive(raw), mapping, str(source))
-    merged, counts = upsert_history(read_history(settings.store_path), conversion.accepted)
+    read = read_source(source, mapping)
+    conversion = to_canonical(derive(read.frame), mapping, str(source), excel=read.format == "excel")
+    plan = plan_ingest(read, conversion, read_history(settings.store_path), options or IngestOptions())
     stem = _source_stem(source)
     rejects_path = settings.rejects_dir / f"{stem}.rejects.csv"
+    outcome = DRY_RUN if dry_run else REFUSED if plan.refused else COMMITTED
+    report = IngestReport.from_plan(plan, str(source), str(settings.store_path), str(rejects_path), outcome)
+    if dry_run:
+        return report
     # Rejects first, store last: the store's rename is the commit point of an ingest.
-    write_csv(conversion.rejects, rejects_path)
-    write_parquet(merged, settings.store_path)
-    report = IngestReport(
-        source=str(source),
-        rows_read=conversion.rows_read,
-        rows_accepted=conversion.rows_accepted,
-        rows_rejected=conversion.rows_rejected,
-        rejects_by_reason=conversion.rejects_by_reason(),
-        lines_inserted=counts.inserted,
-        lines_updated=counts.updated,
-        lines_unchanged=counts.unchanged,
-        store_lines=counts.store_rows,
-        store_path=str(settings.store_path),
-        rejects_path=str(rejects_path),
-        notes=conversion.notes,
-    )
+    write_csv(read.locate(conversion.rejects), rejects_path)
+    if not plan.refused:
+        write_parquet(plan.upsert.merged, settings.store_path)
     write_text(report.to_json(), settings.reports_dir / f"ingest-{stem}.json")
+    if plan.refused:
+        raise IngestRefusedError(report, [r.message for r in plan.refusals])
     return report

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from supplierrisk.scoring import history_at, score_open_lines, score_supplier_risk
+from supplierrisk.features import resolve_as_of
+from supplierrisk.scoring import history_at, no_open_lines_reason, score_open_lines, score_supplier_risk
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store, write_csv, write_parquet
 from supplierrisk.tracking import CHAMPION, DISRUPTION_MODEL_NAME, OTD_MODEL_NAME, connect, load_model
 
+Announce = Callable[[str], None]
 
-def _load_history(settings: Settings, as_of: pd.Timestamp) -> pd.DataFrame:
+
+def _load_history(
+    settings: Settings, as_of: pd.Timestamp | None, announce: Announce | None
+) -> tuple[pd.DataFrame, pd.Timestamp]:
     history = load_store(settings.store_path)
-    if as_of < history["order_date"].min():
-        raise ValueError(
-            f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})"
-        )
-    return history
+    resolved = resolve_as_of(history, as_of, settings.batch_max_days_after_data)
+    if announce is not None and resolved.defaulted:
+        announce(resolved.note())
+    return history, resolved.day
 
 
 def _write(frame: pd.DataFrame, out: Path) -> None:
@@ -29,13 +34,21 @@ def _write(frame: pd.DataFrame, out: Path) -> None:
         write_csv(frame, out)
 
 
-def run_predict_otd(settings: Settings, as_of: pd.Timestamp, out: Path | None) -> pd.DataFrame:
-    """Score every line open and not yet due at ``as_of``; write CSV or Parquet when ``out`` is given."""
-    history = _load_history(settings, as_of)
+def run_predict_otd(
+    settings: Settings, as_of: pd.Timestamp | None, out: Path | None, announce: Announce | None = None
+) -> pd.DataFrame:
+    """Score every line open and not yet due at ``as_of`` (default: the store's last day).
+
+    Writes CSV or Parquet when ``out`` is given. An empty result carries the reason in
+    ``attrs["empty_reason"]``.
+    """
+    history, as_of = _load_history(settings, as_of, announce)
     client = connect(settings)
     model, version = load_model(client, OTD_MODEL_NAME, CHAMPION)
     at = history_at(history, as_of, model.feature_config, suppliers=False)
     scored = score_open_lines(model, at)
+    if scored.empty:
+        scored.attrs["empty_reason"] = no_open_lines_reason(at, model.feature_config.on_time_tolerance_days)
     scored.insert(3, "as_of", as_of.date().isoformat())
     scored["model_version"] = str(version.version)
     if out is not None:
@@ -45,13 +58,14 @@ def run_predict_otd(settings: Settings, as_of: pd.Timestamp, out: Path | None) -
 
 def run_predict_disruption(
     settings: Settings,
-    as_of: pd.Timestamp,
+    as_of: pd.Timestamp | None,
     category: str | None = None,
     out: Path | None = None,
     top: int | None = None,
+    announce: Announce | None = None,
 ) -> pd.DataFrame:
     """Disruption risk of active suppliers at ``as_of`` (riskiest first) with their top 3 drivers."""
-    history = _load_history(settings, as_of)
+    history, as_of = _load_history(settings, as_of, announce)
     client = connect(settings)
     model, version = load_model(client, DISRUPTION_MODEL_NAME, CHAMPION)
     at = history_at(history, as_of, model.feature_config)

@@ -24,8 +24,9 @@ from pipelines.monitor import retrain_policy, run_monitor
 from supplierrisk import batchstore, results
 from supplierrisk.batch import TABLES, BatchTables, batch_id, compute_batch, manifest
 from supplierrisk.drift import drift_section, unseen_values
-from supplierrisk.features import latest_day
+from supplierrisk.features import resolve_as_of
 from supplierrisk.kpis import kpi_params
+from supplierrisk.logs import collected_warnings
 from supplierrisk.settings import Settings
 from supplierrisk.storage import data_fingerprint, load_store, write_parquet, write_text
 from supplierrisk.tracking import (
@@ -41,10 +42,6 @@ BATCH_EXPERIMENT = "batch-scoring"
 Progress = Callable[[str, dict[str, Any]], None]
 
 
-class AsOfOutsideDataError(ValueError):
-    """The batch as-of is before the first order or too long after the last known day."""
-
-
 @dataclass
 class ScoreReport:
     """What a batch run did."""
@@ -56,6 +53,7 @@ class ScoreReport:
     pruned: list[str] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
     retrain: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def format_text(self) -> str:
         """A short summary for the terminal and logs."""
@@ -73,20 +71,8 @@ class ScoreReport:
         ]
         if self.pruned:
             lines.append(f"  removed old batches: {', '.join(self.pruned)}")
+        lines.extend(f"  note:     {note}" for note in m.get("notes", []))
         return "\n".join(lines)
-
-
-def check_as_of(history: pd.DataFrame, as_of: pd.Timestamp, max_days_after: int) -> None:
-    """Reject an as-of before the first order or more than ``max_days_after`` after the data ends."""
-    first = pd.Timestamp(history["order_date"].min()).normalize()
-    last = latest_day(history)
-    if as_of < first:
-        raise AsOfOutsideDataError(f"--as-of {as_of.date()} is before the first order ({first.date()})")
-    if as_of > last + pd.Timedelta(days=max_days_after):
-        raise AsOfOutsideDataError(
-            f"--as-of {as_of.date()} is more than {max_days_after} days after the store's last known day"
-            f" ({last.date()}): ingest fresh data first, or set SUPPLIERRISK_BATCH_MAX_DAYS_AFTER_DATA"
-        )
 
 
 def _pause_for_tests(stage: str) -> None:
@@ -143,8 +129,15 @@ def _drift(
         if len(batch_features) == 0:
             sections[name] = {"skipped": "nothing scored in this batch"}
             continue
-        reference = _reference(client, info["run_id"])
         suppliers = tables.tables["open_lines" if name == "otd" else "suppliers"]["supplier_id"]
+        if suppliers.nunique() < settings.drift_min_suppliers:
+            # The effective sample of a batch is its number of suppliers: a handful cannot show drift.
+            sections[name] = {
+                "skipped": f"only {suppliers.nunique()} suppliers in this batch, too few to judge drift"
+                f" (SUPPLIERRISK_DRIFT_MIN_SUPPLIERS={settings.drift_min_suppliers})"
+            }
+            continue
+        reference = _reference(client, info["run_id"])
         unseen = unseen_values(batch_features, model.categories, suppliers, first_order, model.training_as_of)
         section, report = drift_section(
             reference,
@@ -234,6 +227,8 @@ def _log_run(settings: Settings, client: Any, report: ScoreReport, extra_artifac
         metrics.update({k: v for k, v in m.get("drift", {}).items() if isinstance(v, int | float)})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         mlflow.log_dict(m, "manifest.json")
+        if report.warnings:
+            mlflow.log_text("\n".join(report.warnings) + "\n", "warnings.txt")
         for path in extra_artifacts:
             if path.exists():
                 mlflow.log_artifact(str(path))
@@ -244,13 +239,16 @@ def run_score(
     as_of: pd.Timestamp | None,
     keep: int | None = None,
     progress: Progress | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> ScoreReport:
-    """Score everything at ``as_of`` (default: today) with the champions and publish the batch."""
+    """Score everything at ``as_of`` (default: the store's last day) with the champions and publish."""
     say = progress or (lambda stage, fields: None)
     started = pd.Timestamp.now(tz="UTC")
     history = load_store(settings.store_path)
-    as_of = pd.Timestamp.today().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
-    check_as_of(history, as_of, settings.batch_max_days_after_data)
+    resolved = resolve_as_of(history, as_of, settings.batch_max_days_after_data)
+    if announce is not None and resolved.defaulted:
+        announce(resolved.note())
+    as_of = resolved.day
     client = connect(settings)
     otd_model, otd_version = load_model(client, OTD_MODEL_NAME, CHAMPION)
     disruption_model, disruption_version = load_model(client, DISRUPTION_MODEL_NAME, CHAMPION)
@@ -263,7 +261,8 @@ def run_score(
         fingerprint = data_fingerprint(history)
         identifier = batch_id(as_of, models, str(fingerprint["sha256"]), params)
         say("start", {"batch_id": identifier, "as_of": as_of.date().isoformat(), "rows": len(history)})
-        tables = compute_batch(history, as_of, otd_model, disruption_model, params)
+        with collected_warnings() as caught:
+            tables = compute_batch(history, as_of, otd_model, disruption_model, params)
         say(
             "scored",
             {"open_lines": len(tables.tables["open_lines"]), "suppliers": len(tables.tables["suppliers"])},
@@ -279,9 +278,11 @@ def run_score(
             published = False
             drift = json.loads((final / batchstore.DRIFT_JSON).read_text(encoding="utf-8"))
         else:
-            drift = _drift_and_policy(
-                settings, client, tables, history, models, otd_model, disruption_model, folder
-            )
+            with collected_warnings() as drift_caught:
+                drift = _drift_and_policy(
+                    settings, client, tables, history, models, otd_model, disruption_model, folder
+                )
+            caught += drift_caught
             say("drift", {"alert": drift["alert"], **drift_metrics(drift)})
             _pause_for_tests("files")
             finished = pd.Timestamp.now(tz="UTC")
@@ -300,7 +301,7 @@ def run_score(
         batchstore.set_latest(root, identifier)
         say("published", {"batch_id": identifier, "folder": str(final), "new": published})
         pruned = batchstore.prune(root, keep) if keep is not None else []
-    report = ScoreReport(identifier, final, published, content, pruned, cleaned, drift["retrain"])
+    report = ScoreReport(identifier, final, published, content, pruned, cleaned, drift["retrain"], caught)
     _log_run(
         settings,
         client,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from supplierrisk.features import latest_day
+from supplierrisk.features import resolve_as_of
+from supplierrisk.logs import collected_warnings
 from supplierrisk.modeling.config import TrainConfig, load_train_config
 from supplierrisk.modeling.gate import GateDecision, decide_promotion
 from supplierrisk.modeling.metrics import METRIC_NAMES
@@ -123,23 +125,27 @@ def _event_text(config: TrainConfig) -> str:
 
 
 def run_train(
-    settings: Settings, kind: str, as_of: pd.Timestamp | None, config_path: Path | None
+    settings: Settings,
+    kind: str,
+    as_of: pd.Timestamp | None,
+    config_path: Path | None,
+    announce: Callable[[str], None] | None = None,
 ) -> TrainReport:
     """Train a model kind (``otd``, ``disruption``) as of a day, log it, register it and run the gate."""
     recipe = RECIPES[kind]
     model_name = MODEL_NAMES[kind]
     history = load_store(settings.store_path)
-    as_of = latest_day(history) if as_of is None else pd.Timestamp(as_of).normalize()
-    if as_of < history["order_date"].min():
-        raise ValueError(
-            f"--as-of {as_of.date()} is before the first order ({history['order_date'].min().date()})"
-        )
+    resolved = resolve_as_of(history, as_of, settings.batch_max_days_after_data)
+    if announce is not None and resolved.defaulted:
+        announce(resolved.note())
+    as_of = resolved.day
     config = load_train_config(config_path, kind)
     if config.model != kind:
         raise ValueError(f"{config_path}: this config trains model '{config.model}', not '{kind}'")
     feature_config = config.feature_config(settings.on_time_tolerance_days, settings.in_full_tolerance)
     client = connect(settings)
-    training = recipe.train(history, as_of, config, feature_config)
+    with collected_warnings() as caught:
+        training = recipe.train(history, as_of, config, feature_config)
     references = tuple(config.gate.reference_models)
     champion_means = _champion_means(client, recipe, config, training, history, settings, as_of)
     decision = decide_promotion(
@@ -190,6 +196,7 @@ def run_train(
             ),
             "reliability.csv": training.reliability,
             "reference.parquet": training.reference,
+            **({"warnings.csv": pd.DataFrame({"warning": caught})} if caught else {}),
         },
         figures={
             "reliability.png": reliability_figure(
@@ -224,9 +231,14 @@ def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: P
     return run_train(settings, "otd", as_of, config_path)
 
 
-def run_retrain(settings: Settings, as_of: pd.Timestamp | None = None) -> list[TrainReport]:
+def run_retrain(
+    settings: Settings, as_of: pd.Timestamp | None = None, announce: Callable[[str], None] | None = None
+) -> list[TrainReport]:
     """Train both models as of the latest data (or ``as_of``); each gate promotes or keeps."""
-    return [run_train(settings, kind, as_of, None) for kind in ("otd", "disruption")]
+    return [
+        run_train(settings, kind, as_of, None, announce if kind == "otd" else None)
+        for kind in ("otd", "disruption")
+    ]
 
 
 def format_retrain(reports: list[TrainReport]) -> str:

@@ -421,6 +421,9 @@ class CategoryPage(BaseModel):
     batch: BatchRef
     models: dict[str, str]
     items: list[CategorySummary]
+    notes: list[str] = Field(
+        default_factory=list, description="What the batch could not roll up, and why (e.g. no categories)."
+    )
 
 
 CATEGORY_SUPPLIER_EXAMPLE: dict[str, Any] = {

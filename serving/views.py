@@ -370,6 +370,7 @@ def category_page(current: Deployment) -> schemas.CategoryPage:
         items=[
             schemas.CategorySummary(**_category_fields(row)) for _, row in tables["categories"].iterrows()
         ],
+        notes=current.batch.notes if current.batch is not None else [],
     )
 
 

@@ -28,8 +28,8 @@ from supplierrisk.kpis import KpiParams, compute_kpis
 from supplierrisk.modeling.disruption import DisruptionModel
 from supplierrisk.modeling.otd import OtdModel
 from supplierrisk.scoring import (
-    HistoryAt,
     history_at,
+    line_scope,
     score_open_lines_with_features,
     score_supplier_risk_with_features,
 )
@@ -82,6 +82,8 @@ class BatchTables:
     skipped: dict[str, int]
     durations: dict[str, float] = field(default_factory=dict)
     features: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # What the batch could not compute from this history, and why (e.g. no categories).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -107,18 +109,6 @@ def batch_id(
         sort_keys=True,
     )
     return f"{pd.Timestamp(as_of):%Y%m%d}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
-
-
-def line_scope(at: HistoryAt, tolerance_days: int, rows_in_store: int) -> dict[str, int]:
-    """Why store rows were not scored by the OTD model: each row falls in exactly one reason."""
-    known = at.known
-    due = known["promised_date"] + pd.Timedelta(days=tolerance_days)
-    delivered = known["delivered_date"].notna()
-    return {
-        "ordered after as-of": rows_in_store - len(known),
-        "delivered by as-of": int(delivered.sum()),
-        "open and past due (already late; counted as overdue)": int((~delivered & (due < at.as_of)).sum()),
-    }
 
 
 def _with_line_expectation(table: pd.DataFrame, lines: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -161,8 +151,14 @@ def compute_batch(
     risk["drivers_json"] = risk.pop("drivers").map(lambda d: json.dumps(d, sort_keys=True, default=str))
     lap("suppliers")
     supplier_kpis = compute_kpis(at.known, as_of, window_days, ["supplier_id"], params).table
-    category_kpis = compute_kpis(at.known, as_of, window_days, ["category"], params).table
+    category_result = compute_kpis(at.known, as_of, window_days, ["category"], params)
+    category_kpis = category_result.table
     pair_kpis = compute_kpis(at.known, as_of, window_days, ["supplier_id", "category"], params).table
+    notes = (
+        [f"category roll-ups skipped: {category_result.skipped['category']}"]
+        if ("category" in category_result.skipped)
+        else []
+    )
     lap("kpis")
 
     suppliers = risk.merge(
@@ -205,6 +201,7 @@ def compute_batch(
         skipped=skipped,
         durations=durations,
         features={"otd": line_features, "disruption": supplier_features},
+        notes=notes,
     )
 
 
@@ -232,4 +229,5 @@ def manifest(
         "table_rows": scored,
         "durations_seconds": tables.durations,
         "files_sha256": files,
+        "notes": tables.notes,
     }

@@ -67,6 +67,7 @@ class PublishedBatch:
     folder: Path
     tables: dict[str, pd.DataFrame]
     drift: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
 
     def drift_html(self, kind: str = "otd") -> Path | None:
         """The Evidently drift page of ``kind``'s features (otd or disruption), if the batch wrote one."""
@@ -175,6 +176,7 @@ def load_batch(root: Path) -> PublishedBatch | None:
         folder=folder,
         tables=tables,
         drift=drift,
+        notes=[str(note) for note in manifest.get("notes", [])],
     )
 
 

@@ -15,7 +15,11 @@ history (see ``schema``) and returns one row per group. Definitions:
   lines are not counted). A line is *on time* when it is delivered and
   ``delivered_date <= promised_date + on_time_tolerance_days`` (dates only; early
   counts as on time). ``otd_rate = on_time_lines / otd_lines`` with a Wilson
-  interval at ``confidence`` (``otd_rate_lo``, ``otd_rate_hi``). A group with 0
+  interval at ``confidence`` (``otd_rate_lo``, ``otd_rate_hi``). OTD is judged against
+  the last promise (``promised_date``); ``otd_first_promise_rate`` judges the same lines
+  against the first promise the store recorded (``promised_date_first``, kept by ingest
+  when a newer export moves a promise), so a re-confirmed date cannot hide a slip. Every
+  other KPI uses the last promise. A group with 0
   evaluated lines gets NaN rate and NaN bounds, never 0 or 1. OTD looks at dates
   only: a partial receipt delivered on time is on time (but not OTIF).
 - **OTIF.** On time AND ``quantity_received >= quantity_ordered x (1 - in_full_tolerance)``,
@@ -77,7 +81,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from supplierrisk.schema import has_values
+from supplierrisk.schema import PROMISED_DATE_FIRST, has_values
 from supplierrisk.settings import Settings
 
 BY_OPTIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -105,6 +109,10 @@ SCORABLE_KPIS: Final[dict[str, tuple[str, str] | None]] = {
 }
 
 _NS_PER_DAY: Final = 86_400_000_000_000
+# Category roll-ups of a history without categories are empty, and say why.
+NO_CATEGORY_NOTE: Final = (
+    "the history has no category values, so there are no category groups (map 'category' to get them)"
+)
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,7 @@ class KpiResult:
 
     table: pd.DataFrame
     skipped: dict[str, str] = field(default_factory=dict)
+    as_of: pd.Timestamp | None = None
 
 
 def kpi_params(settings: Settings) -> KpiParams:
@@ -182,13 +191,13 @@ def compute_kpis(
     missing = [c for c in ("supplier_id", "order_date", "promised_date", *by_keys) if c not in history]
     if missing:
         raise ValueError(f"history lacks required column(s): {', '.join(dict.fromkeys(missing))}")
-    if "category" in by_keys and len(history) and not has_values(history, "category"):
-        raise ValueError("cannot group by category: the history has no category values")
     as_of = pd.Timestamp(as_of).normalize()
     t = float(as_of.value // _NS_PER_DAY)
     tol = float(params.on_time_tolerance_days)
 
     skipped = _skipped_kpis(history)
+    if "category" in by_keys and len(history) and not has_values(history, "category"):
+        skipped["category"] = NO_CATEGORY_NOTE
     order_all = _days(history["order_date"])
     exists = order_all <= t
     for key in by_keys:
@@ -232,6 +241,14 @@ def compute_kpis(
     out["on_time_lines"] = otd_k
     out["otd_rate"] = _ratio(otd_k, otd_n)
     out["otd_rate_lo"], out["otd_rate_hi"] = wilson_interval(otd_k, otd_n, params.confidence)
+    # The same lines judged against their first promise (a re-confirmed date can hide a slip).
+    first_due = _days(lines[PROMISED_DATE_FIRST]) + tol if PROMISED_DATE_FIRST in lines else due
+    first_due = np.where(np.isnan(first_due), due, first_due)
+    first_k = acc.count(evaluated & delivered & (delivered_day <= first_due))
+    out["otd_first_promise_rate"] = _ratio(first_k, otd_n)
+    out["otd_first_promise_rate_lo"], out["otd_first_promise_rate_hi"] = wilson_interval(
+        first_k, otd_n, params.confidence
+    )
 
     # OTIF: in-full status must be known unless the line already failed on time.
     with np.errstate(invalid="ignore"):
@@ -301,12 +318,22 @@ def compute_kpis(
     # Counts at as_of (whole history) go last, after the window KPIs and spend.
     at_as_of = ["open_lines", "overdue_lines"]
     table = table[[c for c in table.columns if c not in at_as_of] + at_as_of]
-    return KpiResult(table=table.reset_index(drop=True), skipped=skipped)
+    return KpiResult(table=table.reset_index(drop=True), skipped=skipped, as_of=as_of)
 
 
 # Which columns each skippable KPI owns (values -> NaN, counts -> 0 when skipped).
 _KPI_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
-    "otd": ("otd_lines", "on_time_lines", "otd_rate", "otd_rate_lo", "otd_rate_hi", "delivered_lines"),
+    "otd": (
+        "otd_lines",
+        "on_time_lines",
+        "otd_rate",
+        "otd_rate_lo",
+        "otd_rate_hi",
+        "otd_first_promise_rate",
+        "otd_first_promise_rate_lo",
+        "otd_first_promise_rate_hi",
+        "delivered_lines",
+    ),
     "otif": ("otif_lines", "on_time_in_full_lines", "otif_rate", "otif_rate_lo", "otif_rate_hi"),
     "lead_time": (
         "lead_time_mean_days",
@@ -615,3 +642,19 @@ def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), not {confidence!r}")
     return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def empty_reason(result: KpiResult, window_days: int) -> str | None:
+    """Why a KPI table holds nothing to read, in a sentence (None when it has values)."""
+    table = result.table
+    day = "its as-of" if result.as_of is None else pd.Timestamp(result.as_of).date()
+    if "category" in result.skipped and table.empty:
+        return result.skipped["category"]
+    if table.empty:
+        return f"no line was ordered by {day}: choose a later --as-of"
+    if int(table["window_lines"].sum()) == 0:
+        return (
+            f"no line was promised in the {window_days} days to {day}, so every KPI is empty:"
+            " widen --window or choose another --as-of"
+        )
+    return None

@@ -60,6 +60,8 @@ KEY_FIELDS: Final = ("po_id", "line_id")
 
 # Where the order date came from ("source" when mapped directly; presets may say more).
 ORDER_DATE_SOURCE: Final = "order_date_source"
+# The first promised date ever stored for a line (ingest keeps it when a newer export moves the promise).
+PROMISED_DATE_FIRST: Final = "promised_date_first"
 EXTRA_PREFIX: Final = "extra_"
 
 # Outcomes and facts known only after shipment: never model features.
@@ -103,6 +105,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         out[name] = frame[name]
     if ORDER_DATE_SOURCE in out:
         out[ORDER_DATE_SOURCE] = _as_object_strings(out[ORDER_DATE_SOURCE])
+    if PROMISED_DATE_FIRST in out:
+        out[PROMISED_DATE_FIRST] = pd.to_datetime(out[PROMISED_DATE_FIRST]).astype("datetime64[ns]")
     return out
 
 

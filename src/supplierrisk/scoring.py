@@ -95,6 +95,30 @@ def open_line_mask(at: HistoryAt, tolerance_days: int) -> pd.Series:
     return open_lines(at.known, at.as_of, tolerance_days)
 
 
+def line_scope(at: HistoryAt, tolerance_days: int, rows_in_store: int) -> dict[str, int]:
+    """Why store rows were not scored by the OTD model: each row falls in exactly one reason."""
+    known = at.known
+    due = known["promised_date"] + pd.Timedelta(days=tolerance_days)
+    delivered = known["delivered_date"].notna()
+    return {
+        "ordered after as-of": rows_in_store - len(known),
+        "delivered by as-of": int(delivered.sum()),
+        "open and past due (already late; counted as overdue)": int((~delivered & (due < at.as_of)).sum()),
+    }
+
+
+def no_open_lines_reason(at: HistoryAt, tolerance_days: int) -> str:
+    """Why nothing is open and not yet due at the as-of, in a sentence."""
+    scope = line_scope(at, tolerance_days, len(at.known))
+    delivered = scope["delivered by as-of"]
+    overdue = scope["open and past due (already late; counted as overdue)"]
+    return (
+        f"no line is open and not yet due on {at.as_of.date()}: of the {len(at.known)} lines ordered by"
+        f" then, {delivered} were delivered and {overdue} are past their promised date;"
+        " choose an earlier --as-of or ingest newer orders"
+    )
+
+
 def score_open_lines_with_features(model: OtdModel, at: HistoryAt) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores of every line open and not yet due at the as-of, and the feature rows behind them.
 

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     batch_max_days_after_data: int = Field(
         default=7,
         ge=0,
-        description="A batch as-of may be at most this many days after the store's last known day.",
+        description="A command's as-of may be at most this many days after the store's last known day.",
     )
     drift_alert_share: float = Field(
         default=0.3, gt=0.0, le=1.0, description="Alert when at least this share of features drifted."
@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         default=90,
         ge=1,
         description="Recommend a retrain when a champion was trained this long before the batch.",
+    )
+    drift_min_suppliers: int = Field(
+        default=10,
+        ge=1,
+        description="Feature drift is judged only when a batch scores at least this many suppliers.",
     )
     drift_sample_rows: int = Field(
         default=20_000, ge=100, description="Rows sampled from each side for the drift report."
@@ -124,6 +129,11 @@ class Settings(BaseSettings):
     def batches_dir(self) -> Path:
         """Published batch folders, the LATEST pointer and the batch lock."""
         return self.home / "batches"
+
+    @property
+    def log_path(self) -> Path:
+        """The run log: library warnings and other diagnostics that are not a command's output."""
+        return self.home / "logs" / "supplierrisk.log"
 
     @property
     def keys_path(self) -> Path:

@@ -5,7 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.ingest import run_ingest
 from pipelines.predict import run_predict_otd
 from pipelines.train import TrainReport, run_train_otd
@@ -97,3 +99,32 @@ def test_unreachable_tracking_uri_fails_fast_with_the_uri(tmp_path: Path) -> Non
     settings = Settings(home=tmp_path, mlflow_tracking_uri="http://127.0.0.1:9")
     with pytest.raises(TrackingError, match=r"http://127.0.0.1:9 is unreachable"):
         connect(settings)
+
+
+def test_cli_dates_are_strict_iso_and_default_to_the_stores_last_day(
+    trained: tuple[Settings, TrainReport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, report = trained
+    promote(connect(settings), OTD_MODEL_NAME, report.version, "test")
+    monkeypatch.setenv("SUPPLIERRISK_HOME", str(settings.home))
+    runner = CliRunner()
+    kpis = runner.invoke(app, ["kpis", "--by", "category"])
+    assert kpis.exit_code == 0, kpis.output
+    assert "as of 2015-09-14 (the store's last day)" in kpis.output
+    assert "ARV" in kpis.output
+    # Every SCMS line is delivered by the last day: the empty result says why, never "Empty DataFrame".
+    empty = runner.invoke(app, ["predict", "otd"])
+    assert empty.exit_code == 0, empty.output
+    assert "no line is open and not yet due on 2015-09-14" in empty.output
+    assert "Empty DataFrame" not in empty.output
+    for command in (["kpis"], ["predict", "otd"], ["train", "otd"], ["score"]):
+        wrong = runner.invoke(app, [*command, "--as-of", "28/08/2015"])
+        assert wrong.exit_code == 2, wrong.output
+        assert "--as-of '28/08/2015' is not a date in YYYY-MM-DD form" in wrong.output
+    outside = runner.invoke(app, ["kpis", "--as-of", "2030-01-01"])
+    assert outside.exit_code == 5
+    assert "after the store's last known day (2015-09-14)" in outside.output
+    assert "the store covers 2006-" in outside.output
+    quiet = runner.invoke(app, ["kpis", "--as-of", "2015-06-30", "--format", "csv"])
+    assert quiet.exit_code == 0
+    assert "the store's last day" not in quiet.output

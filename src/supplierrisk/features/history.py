@@ -33,7 +33,52 @@ from supplierrisk.schema import has_values
 
 def latest_day(history: pd.DataFrame) -> pd.Timestamp:
     """The last day the history knows anything about (an order or a delivery)."""
-    return pd.Timestamp(max(history["order_date"].max(), history["delivered_date"].max())).normalize()
+    last = history["order_date"].max()
+    delivered = history["delivered_date"].max()
+    return pd.Timestamp(last if pd.isna(delivered) else max(last, delivered)).normalize()
+
+
+class AsOfOutsideDataError(ValueError):
+    """An as-of before the first order or too long after the store's last day."""
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The day a command works as of, and whether it was the default (the store's last day)."""
+
+    day: pd.Timestamp
+    defaulted: bool
+
+    def note(self) -> str:
+        """The line a command prints about its as-of."""
+        default = " (the store's last day)" if self.defaulted else ""
+        return f"as of {self.day.date()}{default}"
+
+
+def resolve_as_of(history: pd.DataFrame, requested: pd.Timestamp | None, max_days_after: int) -> AsOf:
+    """The requested day checked against the data, or the store's last day when none is given.
+
+    A day before the first order, or more than ``max_days_after`` days after the last
+    known day, raises ``AsOfOutsideDataError`` saying which days the data allows.
+    """
+    first = pd.Timestamp(history["order_date"].min()).normalize()
+    last = latest_day(history)
+    if requested is None:
+        return AsOf(last, True)
+    day = pd.Timestamp(requested).normalize()
+    span = f"the store covers {first.date()} to {last.date()}"
+    if day < first:
+        raise AsOfOutsideDataError(
+            f"as of {day.date()} is before the first order ({first.date()}): {span}; choose a day in it"
+        )
+    if day > last + pd.Timedelta(days=max_days_after):
+        raise AsOfOutsideDataError(
+            f"as of {day.date()} is {(day - last).days} days after the store's last known day"
+            f" ({last.date()}):"
+            f" {span}; ingest newer data, choose an earlier day, or raise"
+            " SUPPLIERRISK_BATCH_MAX_DAYS_AFTER_DATA"
+        )
+    return AsOf(day, False)
 
 
 def known_history(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

@@ -42,7 +42,8 @@ class Mapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["csv", "parquet"] | None = None
+    format: Literal["csv", "parquet", "excel"] | None = None
+    sheet: str | int | None = None
     delimiter: str | None = None
     encoding: str | None = None
     decimal: str = "."
@@ -53,6 +54,7 @@ class Mapping(BaseModel):
     missing_values: list[str] = Field(default_factory=list)
     extra_columns: dict[str, ExtraColumn] = Field(default_factory=dict)
     receipts: Literal["reject_duplicates", "aggregate"] = "reject_duplicates"
+    control_characters: Literal["reject", "strip"] = "reject"
 
     @field_validator("columns", "constants")
     @classmethod

@@ -11,9 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
+from supplierrisk.ingest.cells import (
+    control_character_mask,
+    parse_numbers,
+    strip_control_characters,
+    to_text,
+    visible,
+)
+from supplierrisk.ingest.dates import DateFormatFinding, parse_dates
 from supplierrisk.ingest.errors import IngestError
 from supplierrisk.ingest.mapping import Mapping
 from supplierrisk.schema import (
@@ -32,13 +39,16 @@ REJECT_COLUMNS: Final = ("source_row", "field", "reason", "detail", "problems")
 
 @dataclass
 class Conversion:
-    """The result of converting one source: accepted lines, rejected rows and notes."""
+    """The result of converting one source: accepted lines, rejected rows, notes and findings."""
 
     accepted: pd.DataFrame
     rejects: pd.DataFrame
     rows_read: int
     rows_accepted: int
     notes: list[str] = field(default_factory=list)
+    # Canonical and extra fields this source gives values for (the rest it says nothing about).
+    provided: tuple[str, ...] = ()
+    date_findings: list[DateFormatFinding] = field(default_factory=list)
 
     @property
     def rows_rejected(self) -> int:
@@ -73,55 +83,25 @@ class _Problems:
         return pd.concat(self._parts, ignore_index=True)
 
 
-def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-
-
-def _text(series: pd.Series, missing: frozenset[str]) -> pd.Series:
-    if _is_numeric(series):
-        values = series.astype("Float64")
-        whole = values.dropna() % 1 == 0
-        text = values.astype("Int64").astype(str) if bool(whole.all()) else values.astype(str)
-        return text.where(values.notna(), None).astype(object)
-    stripped = series.astype(object).where(series.notna(), "").astype(str).str.strip()
-    return stripped.where(~stripped.isin(missing), None).astype(object)
-
-
 def _parse_dates(
-    series: pd.Series, formats: list[str], missing: frozenset[str], name: str, problems: _Problems
-) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return pd.to_datetime(series).dt.tz_localize(None).dt.normalize()
-    text = _text(series, missing)
-    parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
-    for fmt in formats:
-        todo = parsed.isna() & text.notna()
-        if not todo.any():
-            break
-        attempt = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        parsed.loc[todo] = attempt.astype("datetime64[ns]")
-    bad = parsed.index[parsed.isna() & text.notna()]
-    shown = " or ".join(formats)
-    problems.add(bad, name, "unparseable_date", "'" + text.astype(str) + f"' does not match {shown}")
-    return parsed.dt.normalize()
+    series: pd.Series,
+    formats: list[str],
+    missing: frozenset[str],
+    name: str,
+    problems: _Problems,
+    excel: bool,
+) -> tuple[pd.Series, DateFormatFinding | None]:
+    result = parse_dates(series, formats, missing, name, excel)
+    problems.add(result.bad, name, "unparseable_date", result.detail)
+    return result.values, result.finding
 
 
 def _parse_numbers(
     series: pd.Series, mapping: Mapping, missing: frozenset[str], name: str, problems: _Problems
 ) -> pd.Series:
-    if _is_numeric(series):
-        return series.astype("float64")
-    text = _text(series, missing)
-    cleaned = text.astype(object).where(text.notna(), None)
-    as_str = cleaned.dropna().astype(str).str.replace(" ", "", regex=False)
-    if mapping.thousands:
-        as_str = as_str.str.replace(mapping.thousands, "", regex=False)
-    if mapping.decimal != ".":
-        as_str = as_str.str.replace(mapping.decimal, ".", regex=False)
-    values = pd.Series(np.nan, index=series.index, dtype="float64")
-    values.loc[as_str.index] = pd.to_numeric(as_str, errors="coerce").astype("float64")
-    bad = values.index[values.isna() & text.notna()]
-    problems.add(bad, name, "unparseable_number", "'" + text.astype(str) + "' is not a number")
+    values, bad = parse_numbers(series, missing, mapping.decimal, mapping.thousands)
+    shown = series.astype(object).map(visible)
+    problems.add(series.index[bad], name, "unparseable_number", "'" + shown + "' is not a number")
     return values
 
 
@@ -136,13 +116,13 @@ def _check_columns_exist(raw: pd.DataFrame, mapping: Mapping, source: str) -> No
             )
 
 
-def to_canonical(raw: pd.DataFrame, mapping: Mapping, source: str) -> Conversion:
-    """Convert ``raw`` (as read) to canonical lines; bad rows go to rejects with reasons."""
+def _convert_fields(
+    raw: pd.DataFrame, mapping: Mapping, problems: _Problems, excel: bool
+) -> tuple[pd.DataFrame, list[DateFormatFinding]]:
+    """Canonical and extra fields from the mapped columns and constants."""
     missing = mapping.missing_tokens()
-    problems = _Problems()
     out = pd.DataFrame(index=raw.index)
-    notes: list[str] = []
-    _check_columns_exist(raw, mapping, source)
+    findings: list[DateFormatFinding] = []
     for name in CANONICAL_FIELDS:
         if name in mapping.constants:
             out[name] = str(mapping.constants[name])
@@ -151,21 +131,61 @@ def to_canonical(raw: pd.DataFrame, mapping: Mapping, source: str) -> Conversion
             continue
         series = raw[mapping.columns[name]]
         if name in DATE_FIELDS:
-            out[name] = _parse_dates(series, mapping.formats_for(name), missing, name, problems)
+            out[name], finding = _parse_dates(
+                series, mapping.formats_for(name), missing, name, problems, excel
+            )
+            findings += [finding] if finding is not None else []
         elif name in NUMERIC_FIELDS:
             out[name] = _parse_numbers(series, mapping, missing, name, problems)
         else:
-            out[name] = _text(series, missing)
-    unmapped = [f for f in CANONICAL_FIELDS if f not in out.columns]
-    if unmapped:
-        notes.append(f"fields not in this source (left empty, KPIs needing them are skipped): {unmapped}")
+            out[name] = to_text(series, missing)
     for extra_name, extra in mapping.extra_columns.items():
         series = raw[extra.column]
         target = EXTRA_PREFIX + extra_name
         if extra.type == "numeric":
             out[target] = _parse_numbers(series, mapping, missing, target, problems)
         else:
-            out[target] = _text(series, missing)
+            out[target] = to_text(series, missing)
+    return out, findings
+
+
+def _check_text(out: pd.DataFrame, mapping: Mapping, problems: _Problems, notes: list[str]) -> None:
+    """Reject (or strip, if the mapping says so) control characters and undecodable bytes in text."""
+    stripped = 0
+    for name in out.columns:
+        if name in DATE_FIELDS or name in NUMERIC_FIELDS or out[name].dtype != object:
+            continue
+        control, undecodable = control_character_mask(out[name])
+        if not (control.any() or undecodable.any()):
+            continue
+        if mapping.control_characters == "strip":
+            stripped += int((control | undecodable).sum())
+            out[name] = strip_control_characters(out[name])
+            continue
+        shown = out[name].map(visible)
+        rows = out.index[control & ~undecodable]
+        problems.add(rows, name, "control_characters", name + " '" + shown + "' holds control characters")
+        rows = out.index[undecodable]
+        problems.add(
+            rows, name, "undecodable_bytes", name + " '" + shown + "' holds bytes that are not UTF-8"
+        )
+    if stripped:
+        notes.append(f"control characters or undecodable bytes stripped from {stripped} cells")
+
+
+def to_canonical(raw: pd.DataFrame, mapping: Mapping, source: str, excel: bool = False) -> Conversion:
+    """Convert ``raw`` (as read) to canonical lines; bad rows go to rejects with reasons.
+
+    ``excel`` says the cells come from a workbook, where a number in a date field is a serial date.
+    """
+    problems = _Problems()
+    notes: list[str] = []
+    _check_columns_exist(raw, mapping, source)
+    out, findings = _convert_fields(raw, mapping, problems, excel)
+    provided = tuple(out.columns)
+    unmapped = [f for f in CANONICAL_FIELDS if f not in out.columns]
+    if unmapped:
+        notes.append(f"fields not in this source (left empty, KPIs needing them are skipped): {unmapped}")
     if ORDER_DATE_SOURCE in raw.columns:
         out[ORDER_DATE_SOURCE] = raw[ORDER_DATE_SOURCE].astype(object)
     elif "order_date" in mapping.columns:
@@ -174,6 +194,7 @@ def to_canonical(raw: pd.DataFrame, mapping: Mapping, source: str) -> Conversion
         # Without a line number the key is the row's position within its PO in file order.
         out["line_id"] = (out.groupby("po_id", sort=False, dropna=False).cumcount() + 1).astype(str)
         notes.append("line_id not mapped: numbered 1, 2, ... within each po_id in file order")
+    _check_text(out, mapping, problems, notes)
     _check_rows(out, problems)
     accepted, rejects = _split(raw, out, problems.frame(), mapping, notes)
     return Conversion(
@@ -182,6 +203,10 @@ def to_canonical(raw: pd.DataFrame, mapping: Mapping, source: str) -> Conversion
         rows_read=len(raw),
         rows_accepted=len(raw) - len(rejects),
         notes=notes,
+        provided=tuple(
+            dict.fromkeys([*provided, *([ORDER_DATE_SOURCE] if ORDER_DATE_SOURCE in out else [])])
+        ),
+        date_findings=findings,
     )
 
 

@@ -28,6 +28,7 @@ from supplierrisk.modeling.training import (
     fit_calibrated,
     global_rate_baseline,
     logistic_regression_baseline,
+    require_deliveries,
     risk_bands,
     train_with_backtest,
 )
@@ -250,6 +251,7 @@ def train_disruption(
 ) -> Training:
     """Backtest by as-of date, then fit the final model on every snapshot whose label is known."""
     as_of = pd.Timestamp(as_of).normalize()
+    require_deliveries(history, "disruption-risk model")
     examples, feature_set = _examples(history, as_of, config, feature_config)
     if len(examples) == 0:
         raise ValueError(f"no supplier snapshot has a known label at {as_of.date()}: nothing to train on")

@@ -30,6 +30,7 @@ from supplierrisk.modeling.training import (
     fit_calibrated,
     global_rate_baseline,
     logistic_regression_baseline,
+    require_deliveries,
     risk_bands,
     train_with_backtest,
 )
@@ -247,6 +248,7 @@ def train_otd(
 ) -> Training:
     """Backtest, then fit the final model on everything known at ``as_of``."""
     as_of = pd.Timestamp(as_of).normalize()
+    require_deliveries(history, "on-time-delivery model")
     examples, feature_set = build_otd_examples(
         history, as_of, feature_config, tuple(config.excluded_features)
     )

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
 
 def reliability_figure(table: pd.DataFrame, title: str) -> Figure:
     """Observed share against mean predicted probability per bin, with bin counts."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5, 6), height_ratios=[3, 1], sharex=True)
+    # A bare Figure, not pyplot's: nothing global is kept (no figure manager, no backend to choose).
+    fig = Figure(figsize=(5, 6))
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     used = table[table["count"] > 0]
     top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     top.plot(used["mean_predicted"], used["observed"], marker="o", label="model (out of time)")

@@ -22,6 +22,7 @@ from supplierrisk.modeling.backtest import (
     BaselineFunction,
     Examples,
     Fold,
+    InsufficientHistoryError,
     make_folds,
     require_both_classes,
     run_backtest,
@@ -35,6 +36,7 @@ from supplierrisk.modeling.classifier import (
 )
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.metrics import reliability_table
+from supplierrisk.schema import has_values
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,15 @@ class Training:
     reliability: pd.DataFrame
     importance: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+
+
+def require_deliveries(history: pd.DataFrame, model: str) -> None:
+    """Fail in one line when the history holds no delivery dates: no model can learn without outcomes."""
+    if not has_values(history, "delivered_date"):
+        raise InsufficientHistoryError(
+            f"the history has no delivered_date values, so the {model} has no outcomes to learn from:"
+            " map delivered_date (the goods-receipt date; empty means still open) in the ingest mapping"
+        )
 
 
 def risk_bands(p: np.ndarray, medium: float, high: float) -> np.ndarray:

@@ -10,7 +10,7 @@ def scms_raw() -> pd.DataFrame:
     preset = get_preset("scms")
     path = preset.bundled_path()
     assert path is not None
-    return read_source(path, preset.mapping)
+    return read_source(path, preset.mapping).frame
 
 
 def test_bundled_scms_file_has_all_rows(scms_raw: pd.DataFrame) -> None:
