@@ -25,10 +25,11 @@ demo: install ## Set up and run the main job end to end on the bundled SCMS data
 test: install ## Run the tests with coverage
 	$(PY) -m pytest
 
-check: install ## Lint, format check and type check
+check: install ## Lint, format check, type check and the layer rule (.importlinter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: install ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

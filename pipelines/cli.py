@@ -44,6 +44,7 @@ EXIT_AS_OF_OUTSIDE_DATA = 5
 EXIT_LOCKED = 6
 EXIT_REGISTRY_UNREACHABLE = 7
 EXIT_INGEST_REFUSED = 8
+EXIT_RETRAIN_FAILED = 9
 
 TABLE_COLUMNS = (
     "supplier_id",
@@ -431,7 +432,8 @@ def score(
     """Nightly batch: score open lines and active suppliers with the champions, roll up, publish.
 
     Exit codes: 0 done, 2 bad input, 3 a model has no champion, 4 empty store,
-    5 as-of outside the data, 6 another batch is running, 7 MLflow unreachable.
+    5 as-of outside the data, 6 another batch is running, 7 MLflow unreachable,
+    9 the batch was published but --auto-retrain failed.
     """
     from pipelines.score import run_score
 
@@ -446,7 +448,14 @@ def score(
     if auto_retrain and policy and policy["recommended"]:
         from pipelines.train import format_retrain, run_retrain
 
-        typer.echo(format_retrain(run_retrain(Settings())))
+        try:
+            typer.echo(format_retrain(run_retrain(Settings())))
+        except Exception as exc:
+            if not any(isinstance(exc, error) for error, _ in _exit_codes()):
+                raise
+            # The batch is published; only the retrain failed, and the scheduler can tell the two apart.
+            typer.echo(f"error: batch published, but the retrain failed: {exc}", err=True)
+            raise typer.Exit(EXIT_RETRAIN_FAILED) from None
 
 
 @app.command()
@@ -476,17 +485,26 @@ def monitor(
     typer.echo(json.dumps(report, indent=2, default=str) if as_json else format_monitor(report))
 
 
+RetrainConfig = Annotated[Path | None, typer.Option(help="Training YAML for this model (defaults built in).")]
+
+
 @app.command()
 @user_errors
 def retrain(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Train on what was known then (default: latest).")
+        str | None,
+        typer.Option(
+            "--as-of", help="Train on what was known then, YYYY-MM-DD (default: the store's last day)."
+        ),
     ] = None,
+    config_otd: RetrainConfig = None,
+    config_disruption: RetrainConfig = None,
 ) -> None:
     """Retrain both models on the latest data; the gates promote each challenger or keep the champion."""
     from pipelines.train import format_retrain, run_retrain
 
-    typer.echo(format_retrain(run_retrain(Settings(), _as_of(as_of), announce=_note)))
+    configs = {"otd": config_otd, "disruption": config_disruption}
+    typer.echo(format_retrain(run_retrain(Settings(), _as_of(as_of), announce=_note, configs=configs)))
 
 
 @app.command()

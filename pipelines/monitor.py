@@ -11,6 +11,7 @@ import pandas as pd
 from supplierrisk import batchstore
 from supplierrisk.features import latest_day
 from supplierrisk.labels import DisruptionEvent
+from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.monitor import check_lines, check_suppliers, degradation
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store, write_text
@@ -22,9 +23,16 @@ MONITOR_REPORT = "monitor.json"
 def _backtest(client: Any, run_id: str) -> dict[str, float]:
     metrics = run_metrics(client, run_id)
     return {
-        "roc_auc": metrics.get("mean_roc_auc", float("nan")),
-        "brier": metrics.get("mean_brier", float("nan")),
+        # The served candidate's backtest (runs before candidates existed logged the model's only).
+        "roc_auc": metrics.get("served_mean_roc_auc", metrics.get("mean_roc_auc", float("nan"))),
+        "brier": metrics.get("served_mean_brier", metrics.get("mean_brier", float("nan"))),
     }
+
+
+def _event_of(client: Any, run_id: str, on_time_tolerance_days: int) -> DisruptionEvent:
+    """The disruption event a run was trained on (its logged, resolved config)."""
+    logged = run_config(client, run_id) or {"model": "disruption"}
+    return TrainConfig.model_validate(logged).event_definition(on_time_tolerance_days)
 
 
 def run_monitor(
@@ -47,14 +55,7 @@ def run_monitor(
         lines = check_lines(
             pd.read_parquet(folder / "open_lines.parquet"), history, now, settings.on_time_tolerance_days
         )
-        event_config = (run_config(client, disruption["run_id"]) or {}).get("event", {})
-        event = DisruptionEvent(
-            **{
-                k: v
-                for k, v in event_config.items()
-                if k in ("kind", "horizon_days", "severe_delay_days", "min_severe_share")
-            }
-        )
+        event = _event_of(client, disruption["run_id"], settings.on_time_tolerance_days)
         suppliers = check_suppliers(pd.read_parquet(folder / "suppliers.parquet"), history, now, as_of, event)
         for model, info, observed in (("otd", otd, lines), ("disruption", disruption, suppliers)):
             backtest = _backtest(client, info["run_id"])

@@ -1,4 +1,4 @@
-"""Training jobs: train, backtest, log to MLflow, register, and apply the promotion gate."""
+"""Training jobs: derive settings, backtest the candidates, log to MLflow, register, apply the gate."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from supplierrisk.features import resolve_as_of
+from supplierrisk.features import Tolerances, resolve_as_of
 from supplierrisk.logs import collected_warnings
 from supplierrisk.modeling.config import TrainConfig, load_train_config
-from supplierrisk.modeling.gate import GateDecision, decide_promotion
+from supplierrisk.modeling.derive import Derived, describe
+from supplierrisk.modeling.gate import GateDecision, decide_promotion, row_label
 from supplierrisk.modeling.metrics import METRIC_NAMES
 from supplierrisk.modeling.plots import reliability_figure
 from supplierrisk.modeling.recipes import RECIPES, Recipe
@@ -31,6 +32,8 @@ from supplierrisk.tracking import (
     version_for_alias,
 )
 
+SERVED_TAG = "served_candidate"
+
 
 @dataclass
 class TrainReport:
@@ -46,57 +49,62 @@ class TrainReport:
     calibration: str
     gap_days: int
     examples: int
+    served: str = "model"
+    served_sentence: str = ""
+    derived: str = ""
     title: str = "model"
     event_text: str = ""
 
     def format_text(self) -> str:
-        """The backtest table (model against baselines) and the gate's verdict."""
-        shown = self.means[["roc_auc", "pr_auc", "brier", "log_loss", "ece"]].round(4)
+        """The derived settings, the backtest table (every row on the same folds) and the gate's verdict."""
+        order = sorted(self.means.index, key=lambda r: (r != "model", r not in ("blend",), r))
+        shown = self.means.loc[order, ["roc_auc", "pr_auc", "brier", "log_loss", "ece"]].round(4)
+        shown.index.name = None
         return "\n".join(
             [
                 f"{self.model_name} version {self.version} (run {self.run_id}),"
                 f" trained as of {self.as_of.date()}",
                 f"{self.examples} labelled examples; gap {self.gap_days} days;"
                 f" calibration {self.calibration}",
-                f"mean backtest of the {self.title} over folds (same folds for every row):",
+                self.derived,
+                f"mean backtest over folds (same folds for every row; 'model' is the learned {self.title}):",
                 shown.to_string(),
+                self.served_sentence,
                 f"gate: {self.decision.summary()}",
             ]
         )
 
 
 def _champion_means(
-    client: Any,
-    recipe: Recipe,
-    config: TrainConfig,
-    training: Training,
-    history: pd.DataFrame,
-    settings: Settings,
-    as_of: pd.Timestamp,
-) -> dict[str, float] | None:
+    client: Any, recipe: Recipe, training: Training, history: pd.DataFrame, tolerances: Tolerances
+) -> tuple[dict[str, float] | None, str]:
+    """The champion's served candidate on this training's folds, or None (and why) when not comparable."""
     champion = version_for_alias(client, MODEL_NAMES[recipe.kind], CHAMPION)
     if champion is None:
-        return None
+        return None, ""
+    row = str(client.get_run(champion.run_id).data.tags.get(SERVED_TAG, "model"))
     logged = run_config(client, champion.run_id)
-    means = training.backtest.mean()
-    if logged is not None and logged.get("event") != config.model_dump(mode="json").get("event"):
-        # The champion predicts another event: its metrics are not comparable, so it is not compared.
-        return None
-    if logged == config.model_dump(mode="json"):
-        # Same recipe on the same folds gives the same figures (training is deterministic).
-        return {"roc_auc": float(means.loc["model", "roc_auc"]), "brier": float(means.loc["model", "brier"])}
-    if logged is not None:
-        champion_config = TrainConfig.model_validate(logged)
-        feature_config = champion_config.feature_config(
-            settings.on_time_tolerance_days, settings.in_full_tolerance
-        )
-        rerun = recipe.rerun_backtest(history, as_of, champion_config, feature_config, training.folds).mean()
-        return {"roc_auc": float(rerun.loc["model", "roc_auc"]), "brier": float(rerun.loc["model", "brier"])}
-    metrics = run_metrics(client, champion.run_id)
-    return {"roc_auc": metrics["mean_roc_auc"], "brier": metrics["mean_brier"]}
+    config = training.config.model_dump(mode="json")
+    if logged is not None and logged.get("event") != config.get("event"):
+        return None, "the current champion predicts a different event, so it was not compared"
+    if logged == config:
+        # Same resolved recipe on the same folds gives the same figures (training is deterministic).
+        means = training.backtest.mean()
+    else:
+        try:
+            champion_config = TrainConfig.model_validate(logged)
+        except (ValueError, TypeError):
+            metrics = run_metrics(client, champion.run_id)
+            figures = {"roc_auc": metrics["mean_roc_auc"], "brier": metrics["mean_brier"]}
+            return figures, "the champion's config predates this version: compared on its logged backtest"
+        as_of = training.model.training_as_of
+        means = recipe.rerun_backtest(history, as_of, champion_config, tolerances, training.folds).mean()
+    if row not in means.index:
+        row = "model"
+    return {"roc_auc": float(means.loc[row, "roc_auc"]), "brier": float(means.loc[row, "brier"])}, ""
 
 
-def _metrics(training: Training, references: list[str]) -> dict[str, float]:
+def _metrics(training: Training) -> dict[str, float]:
     table = training.backtest.table
     means = training.backtest.mean()
     out: dict[str, float] = {}
@@ -107,9 +115,21 @@ def _metrics(training: Training, references: list[str]) -> dict[str, float]:
         prefix = "mean" if model == "model" else f"{model}_mean"
         for metric in METRIC_NAMES:
             out[f"{prefix}_{metric}"] = float(row[metric])
-    baselines = means.drop(index=["model", *[r for r in references if r in means.index]])
+    served = training.choice.row
+    for metric in METRIC_NAMES:
+        out[f"served_mean_{metric}"] = float(means.loc[served, metric])
+    out["served_beats_every_baseline"] = float(training.choice.eligible)
+    baselines = means.drop(index=[r for r in means.index if r in ("model", "blend")])
     out["best_baseline_roc_auc"] = float(baselines["roc_auc"].max())
     out["best_baseline_brier"] = float(baselines["brier"].min())
+    return out
+
+
+def _derived_params(derived: list[Derived]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in derived:
+        out[f"derived.{item.key}"] = str(item.value)
+        out[f"derived.{item.key}.rule"] = item.rule[:500]
     return out
 
 
@@ -117,70 +137,46 @@ def _event_text(config: TrainConfig) -> str:
     """The disruption event in one phrase (empty for other models)."""
     if config.model != "disruption":
         return ""
-    e = config.event
-    text = f"P(a line >= {e.severe_delay_days} days late in the next {e.horizon_days} days"
-    if e.kind == "severe_share":
-        text += f", at least {e.min_severe_share:.0%} of lines due"
-    return text + ")"
+    return f"P({config.event_definition().describe()})"
 
 
-def run_train(
+def _log(
+    client: Any,
     settings: Settings,
-    kind: str,
-    as_of: pd.Timestamp | None,
-    config_path: Path | None,
-    announce: Callable[[str], None] | None = None,
-) -> TrainReport:
-    """Train a model kind (``otd``, ``disruption``) as of a day, log it, register it and run the gate."""
-    recipe = RECIPES[kind]
-    model_name = MODEL_NAMES[kind]
-    history = load_store(settings.store_path)
-    resolved = resolve_as_of(history, as_of, settings.batch_max_days_after_data)
-    if announce is not None and resolved.defaulted:
-        announce(resolved.note())
-    as_of = resolved.day
-    config = load_train_config(config_path, kind)
-    if config.model != kind:
-        raise ValueError(f"{config_path}: this config trains model '{config.model}', not '{kind}'")
-    feature_config = config.feature_config(settings.on_time_tolerance_days, settings.in_full_tolerance)
-    client = connect(settings)
-    with collected_warnings() as caught:
-        training = recipe.train(history, as_of, config, feature_config)
-    references = tuple(config.gate.reference_models)
-    champion_means = _champion_means(client, recipe, config, training, history, settings, as_of)
-    decision = decide_promotion(
-        training.backtest.mean(),
-        champion_means,
-        config.gate.auc_margin,
-        config.gate.brier_margin,
-        references=references,
-    )
-    if champion_means is None and version_for_alias(client, model_name, CHAMPION) is not None:
-        decision.reasons.append("the current champion predicts a different event, so it was not compared")
-    fingerprint = data_fingerprint(history)
+    recipe: Recipe,
+    training: Training,
+    decision: GateDecision,
+    history_fingerprint: dict[str, Any],
+    caught: list[str],
+) -> Any:
+    """Log the run with its tables, figures, derived settings and model; register a version."""
+    as_of = training.model.training_as_of
     sample = training.reference.head(5)
-    logged = log_training_run(
+    return log_training_run(
         client,
         settings,
-        kind=kind,
-        run_name=f"{kind}-{as_of.date()}",
-        config=config.model_dump(mode="json"),
+        kind=recipe.kind,
+        run_name=f"{recipe.kind}-{as_of.date()}",
+        config=training.config.model_dump(mode="json"),
         params={
             "training_as_of": as_of.date().isoformat(),
             "gap_days": training.gap_days,
             "calibration_method": training.model.calibration_method,
             "best_iteration": training.model.classifier.best_iteration_,
             "examples": training.examples,
-            "data": fingerprint,
+            "data": history_fingerprint,
             "on_time_tolerance_days": settings.on_time_tolerance_days,
+            **_derived_params(training.derived),
         },
-        metrics=_metrics(training, list(references)),
+        metrics=_metrics(training),
         tags={
             "training_as_of": as_of.date().isoformat(),
-            "data_sha256": str(fingerprint["sha256"]),
-            "data_window": f"{fingerprint['order_date_min']}..{as_of.date()}",
+            "data_sha256": str(history_fingerprint["sha256"]),
+            "data_window": f"{history_fingerprint['order_date_min']}..{as_of.date()}",
             "gate_decision": CHAMPION if decision.promote else CHALLENGER,
             "gate_reason": decision.summary()[:4900],
+            SERVED_TAG: training.choice.row,
+            "served_sentence": training.choice.sentence()[:4900],
         },
         tables={
             "backtest.csv": training.backtest.table,
@@ -200,13 +196,42 @@ def run_train(
         },
         figures={
             "reliability.png": reliability_figure(
-                training.reliability, f"{recipe.title} backtest, as of {as_of.date()}"
+                training.reliability,
+                f"{recipe.title} ({row_label(training.choice.row)}) backtest, as of {as_of.date()}",
             )
         },
         model_object=training.model,
         input_example=sample,
         output_example=training.model.predict(sample),
     )
+
+
+def run_train(
+    settings: Settings,
+    kind: str,
+    as_of: pd.Timestamp | None,
+    config_path: Path | None,
+    announce: Callable[[str], None] | None = None,
+) -> TrainReport:
+    """Train a model kind (``otd``, ``disruption``) as of a day, log it, register it and run the gate."""
+    recipe = RECIPES[kind]
+    model_name = MODEL_NAMES[kind]
+    history = load_store(settings.store_path)
+    resolved = resolve_as_of(history, as_of, settings.batch_max_days_after_data)
+    if announce is not None and resolved.defaulted:
+        announce(resolved.note())
+    config = load_train_config(config_path, kind)
+    if config.model != kind:
+        raise ValueError(f"{config_path}: this config trains model '{config.model}', not '{kind}'")
+    tolerances = Tolerances(settings.on_time_tolerance_days, settings.in_full_tolerance)
+    client = connect(settings)
+    with collected_warnings() as caught:
+        training = recipe.train(history, resolved.day, config, tolerances)
+    champion_means, note = _champion_means(client, recipe, training, history, tolerances)
+    decision = decide_promotion(training.choice, champion_means, training.config.gate.tie_tolerance)
+    if note:
+        decision.reasons.append(note)
+    logged = _log(client, settings, recipe, training, decision, data_fingerprint(history), caught)
     set_alias(client, model_name, logged.version, CHALLENGER)
     if decision.promote:
         set_alias(client, model_name, logged.version, CHAMPION)
@@ -214,15 +239,18 @@ def run_train(
         model_name=model_name,
         version=logged.version,
         run_id=logged.run_id,
-        as_of=as_of,
+        as_of=resolved.day,
         means=training.backtest.mean(),
         table=training.backtest.table,
         decision=decision,
         calibration=training.model.calibration_method,
         gap_days=training.gap_days,
         examples=training.examples,
+        served=training.choice.row,
+        served_sentence=training.choice.sentence(),
+        derived=describe(training.derived),
         title=recipe.title,
-        event_text=_event_text(config),
+        event_text=_event_text(training.config),
     )
 
 
@@ -232,11 +260,15 @@ def run_train_otd(settings: Settings, as_of: pd.Timestamp | None, config_path: P
 
 
 def run_retrain(
-    settings: Settings, as_of: pd.Timestamp | None = None, announce: Callable[[str], None] | None = None
+    settings: Settings,
+    as_of: pd.Timestamp | None = None,
+    announce: Callable[[str], None] | None = None,
+    configs: dict[str, Path | None] | None = None,
 ) -> list[TrainReport]:
     """Train both models as of the latest data (or ``as_of``); each gate promotes or keeps."""
+    paths = configs or {}
     return [
-        run_train(settings, kind, as_of, None, announce if kind == "otd" else None)
+        run_train(settings, kind, as_of, paths.get(kind), announce if kind == "otd" else None)
         for kind in ("otd", "disruption")
     ]
 
@@ -246,7 +278,7 @@ def format_retrain(reports: list[TrainReport]) -> str:
     lines = ["retrain: challenger against the champion on the same folds"]
     for report in reports:
         verdict = "PROMOTED" if report.decision.promote else "kept as challenger"
-        lines.append(f"  {report.model_name} v{report.version}: {verdict}")
+        lines.append(f"  {report.model_name} v{report.version}: {verdict} ({row_label(report.served)})")
     for report in reports:
         lines += ["", report.format_text()]
     return "\n".join(lines)

@@ -486,7 +486,15 @@ class ModelInfo(BaseModel):
     training_as_of: str
     data_window: str
     gate_decision: str
-    backtest: dict[str, dict[str, float]] = Field(description="'model' and each baseline on the same folds.")
+    served_candidate: str = Field(
+        default="model",
+        description="The backtest row served: 'model' (the learned model), 'blend', 'logistic_regression'"
+        " or a trailing rate when the learned model did not beat it on this history.",
+    )
+    served: str = Field(default="", description="What is served and why, in a sentence.")
+    backtest: dict[str, dict[str, float]] = Field(
+        description="'model', the other candidates and each baseline on the same folds."
+    )
 
 
 class ModelsResponse(BaseModel):

@@ -124,6 +124,8 @@ def _model_info(card: ModelCard) -> schemas.ModelInfo:
         training_as_of=card.training_as_of,
         data_window=card.data_window,
         gate_decision=card.gate_decision,
+        served_candidate=card.served_candidate,
+        served=card.served,
         backtest=card.backtest,
     )
 

@@ -1,23 +1,46 @@
-"""Shared fixtures: an isolated data home per test."""
+"""Shared fixtures: an isolated data home per test, each with a real, empty MLflow store."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from supplierrisk.settings import Settings
+from supplierrisk.tracking import connect
 
 # On the CI machine (2 vCPUs) a second OpenMP thread per fit makes the suite slower, not faster: the
 # many small LightGBM fits and numpy calls of the tests pay more in thread start-up and spinning.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow SQLite store, created once: each new one costs seconds of schema migrations."""
+    home = tmp_path_factory.mktemp("mlflow-template")
+    connect(Settings(home=home))
+    return home / "mlflow.db"
+
+
+def _seeded(path: Path, template: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, path / "mlflow.db")
+    return path
+
+
+@pytest.fixture(scope="session")
+def new_home(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Callable[[], Path]:
+    """Makes fresh data homes for module-scoped fixtures (each with its own copy of the empty store)."""
+    return lambda: _seeded(tmp_path_factory.mktemp("home"), mlflow_template)
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_template: Path) -> Path:
     """A fresh data home, also set in the environment for CLI calls."""
-    path = tmp_path / "home"
+    path = _seeded(tmp_path / "home", mlflow_template)
     monkeypatch.setenv("SUPPLIERRISK_HOME", str(path))
     return path
 

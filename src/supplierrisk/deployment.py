@@ -48,6 +48,8 @@ class ModelCard:
     data_window: str
     gate_decision: str
     backtest: dict[str, dict[str, float]]
+    served_candidate: str = "model"
+    served: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def backtest_summary(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
     """Mean backtest metrics per model from a training run: ``model`` and each baseline or reference."""
     summary: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
+        if key.startswith("served_"):
+            continue  # the served row's figures, already listed under its own name
         for metric in METRIC_NAMES:
             if key == f"mean_{metric}":
                 summary.setdefault("model", {})[metric] = float(value)
@@ -133,6 +137,8 @@ def model_card(client: MlflowClient, kind: str, alias: str) -> ModelCard | None:
         data_window=tags.get("data_window", ""),
         gate_decision=tags.get("gate_reason", ""),
         backtest=backtest_summary(metrics),
+        served_candidate=tags.get("served_candidate", "model"),
+        served=tags.get("served_sentence", ""),
     )
 
 

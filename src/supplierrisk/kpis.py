@@ -177,6 +177,15 @@ def wilson_interval(
     return lo, hi
 
 
+def one_sided_lower_bound(
+    successes: np.ndarray | Sequence[float] | float,
+    trials: np.ndarray | Sequence[float] | float,
+    confidence: float,
+) -> np.ndarray:
+    """The Wilson lower bound at one-sided ``confidence`` (the two-sided interval's at ``2c - 1``)."""
+    return wilson_interval(successes, trials, 2.0 * confidence - 1.0)[0]
+
+
 def compute_kpis(
     history: pd.DataFrame,
     as_of: pd.Timestamp,

@@ -7,7 +7,7 @@ suppliers pays for the index a single time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -57,7 +57,7 @@ def score_new_lines(
     """
     if as_of > at.as_of:
         raise ValueError(f"as-of {as_of.date()} is after the history's last day {at.as_of.date()}")
-    features = line_features(model, at.index.reconfigured(model.feature_config), lines, as_of)
+    features = line_features(model, at.index_for(model.feature_config), lines, as_of)
     scored = pd.concat([lines.reindex(columns=list(LINE_KEYS)), model.predict(features)], axis=1)
     if explain and len(features):
         drivers = explain_rows(
@@ -73,11 +73,28 @@ def score_new_lines(
 
 @dataclass(frozen=True)
 class HistoryAt:
-    """What the store knew at the end of ``as_of``, and its point-in-time index."""
+    """What the store knew at the end of ``as_of``, and its point-in-time index.
+
+    ``index_for`` gives the index a model needs: this one, reconfigured, when the
+    settings the index was built with agree (the usual case: one build shared by
+    both champions), else one built for the model's settings and kept for reuse.
+    So any pair of champions can score together.
+    """
 
     as_of: pd.Timestamp
     known: pd.DataFrame
     index: HistoryIndex
+    _built: dict[tuple[object, ...], HistoryIndex] = field(default_factory=dict, compare=False, repr=False)
+
+    def index_for(self, config: FeatureConfig) -> HistoryIndex:
+        """The index queried with ``config`` (see the class docstring)."""
+        if not self.index.needs_rebuild(config):
+            return self.index.reconfigured(config)
+        key = config.build_key()
+        if key not in self._built:
+            kind = SupplierHistoryIndex if isinstance(self.index, SupplierHistoryIndex) else HistoryIndex
+            self._built[key] = kind(self.known, config)
+        return self._built[key].reconfigured(config)
 
 
 def history_at(
@@ -128,7 +145,7 @@ def score_open_lines_with_features(model: OtdModel, at: HistoryAt) -> tuple[pd.D
     mask = open_line_mask(at, model.feature_config.on_time_tolerance_days).to_numpy()
     lines = at.known.loc[mask]
     lines = lines.sort_values(["po_id", "line_id"], kind="mergesort")
-    features = line_features(model, at.index.reconfigured(model.feature_config), lines, at.as_of)
+    features = line_features(model, at.index_for(model.feature_config), lines, at.as_of)
     context = lines.reindex(columns=["category", "promised_date"])
     context["open_value"] = lines["quantity_ordered"] * lines["unit_price"]
     # Nothing open (e.g. the day the data ends): empty outputs with the usual columns.
@@ -199,7 +216,8 @@ def score_supplier_risk_with_features(
     if not isinstance(at.index, SupplierHistoryIndex):
         raise TypeError("supplier risk needs a history_at(..., suppliers=True)")
     as_of = at.as_of
-    index = at.index.reconfigured(model.feature_config)
+    index = at.index_for(model.feature_config)
+    assert isinstance(index, SupplierHistoryIndex)  # noqa: S101 - index_for keeps the index's kind
     frame = supplier_snapshot_features(index, as_of)
     scored = model.predict(frame) if len(frame) else pd.DataFrame(columns=list(DISRUPTION_OUTPUTS))
     context = frame.reindex(columns=["supplier_id", *SUPPLIER_CONTEXT])

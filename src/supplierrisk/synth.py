@@ -141,6 +141,12 @@ class SynthConfig:
     drift: bool = False
     drift_months: int = 3
     episodes_per_supplier_year: float = EPISODES_PER_YEAR
+    # Knobs for histories that break assumptions: delays capped (a retail export where nothing is
+    # more than a few days late) and suppliers whose every line is late.
+    max_delay_days: int | None = None
+    always_late_suppliers: int = 0
+    # Log-sd of supplier sizes: 0.8 spreads them about 14-fold (5th to 95th percentile), 1.4 about 100-fold.
+    size_sigma: float = SIZE_SIGMA
 
     def __post_init__(self) -> None:
         """Reject sizes and dates that cannot produce a history."""
@@ -154,6 +160,12 @@ class SynthConfig:
             raise ValueError("drift_months must be >= 1")
         if self.episodes_per_supplier_year < 0:
             raise ValueError("episodes_per_supplier_year must be >= 0")
+        if self.size_sigma < 0:
+            raise ValueError("size_sigma must be >= 0")
+        if self.max_delay_days is not None and self.max_delay_days < 1:
+            raise ValueError("max_delay_days must be >= 1")
+        if not 0 <= self.always_late_suppliers <= self.suppliers:
+            raise ValueError("always_late_suppliers must be between 0 and the number of suppliers")
         pd.Timestamp(self.start)  # raises on an unparsable start date
 
     @property
@@ -223,7 +235,7 @@ def generate_history(config: SynthConfig) -> SynthHistory:
     1. **Suppliers** ``S00001..``: country from 10 countries (own late-logit offset
        -0.45..+0.45), 1-3 of 8 categories (own offsets -0.25..+0.30), base late-logit
        ~ N(-2.9, 0.6), a slow trend ~ N(0, 0.2) logit per year, size (expected lines
-       per year) lognormal with log-sd 0.8 and mean ``lines_per_supplier_per_year``,
+       per year) lognormal with log-sd ``size_sigma`` (0.8) and mean ``lines_per_supplier_per_year``,
        capacity ~ U(1.2, 2.0) x its usual load, preparation time ~ 6 d x LogN(0, 0.35),
        a disruption proneness ~ Gamma(2, 1/2) and a default incoterm.
     2. **Orders**: for each supplier and calendar month, POs ~ Poisson(size / 2.2 x
@@ -265,6 +277,10 @@ def generate_history(config: SynthConfig) -> SynthHistory:
        jumps +1.2, quantities scale x 1.5 and promised lead times x 0.75. Every random
        draw is the same with and without drift, so the history before the window is
        identical.
+
+    Two knobs break the usual assumptions on purpose: ``max_delay_days`` caps every delay
+    (a retail export where nothing is more than a few days late), and the first
+    ``always_late_suppliers`` suppliers deliver every line late (``p_late_true`` = 1).
 
     The base parameters give an overall late rate of about 15 % (about 12 % with
     hundreds of lines per supplier and year, whose loads fluctuate less). ``truth`` rows
@@ -360,7 +376,7 @@ def _make_suppliers(config: SynthConfig, rng: np.random.Generator) -> _Suppliers
     trend = rng.normal(0.0, TREND_SD, size=n)
     # Lognormal sizes normalised to the requested mean.
     size = config.lines_per_supplier_per_year * np.exp(
-        SIZE_SIGMA * rng.standard_normal(n) - SIZE_SIGMA**2 / 2
+        config.size_sigma * rng.standard_normal(n) - config.size_sigma**2 / 2
     )
     capacity = rng.uniform(1.2, 2.0, size=n)
     prep_days = 6.0 * np.exp(0.35 * rng.standard_normal(n))
@@ -618,9 +634,13 @@ def _make_lines(
 
     # --- Outcomes (own stream: identical draws whatever the parameters above).
     rng = streams["outcomes"]
+    always_late = s < config.always_late_suppliers
+    p_late = np.where(always_late, 1.0, p_late)
     late = rng.random(n) < p_late
     scale = DELAY_SCALE[mode] * np.where(in_episode, 4.0, 1.0).astype(np.float32)
     delay = np.where(late, 1 + np.floor(rng.standard_gamma(1.5, n).astype(np.float32) * scale), 0)
+    if config.max_delay_days is not None:
+        delay = np.minimum(delay, config.max_delay_days)
     delay = delay.astype(np.int32)
     early = np.where(rng.random(n, np.float32) < 0.55, 0, 1 + np.floor(rng.exponential(1.5, n)))
     early = np.minimum(np.minimum(early, 7), lead).astype(np.int32)

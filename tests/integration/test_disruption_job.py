@@ -1,5 +1,6 @@
 """Disruption model end to end on SCMS with a real MLflow store: train, gate, register, predict, CLI."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from pipelines.ingest import run_ingest
 from pipelines.predict import run_predict_disruption
 from pipelines.train import TrainReport, run_train
 from supplierrisk.ingest import get_preset
+from supplierrisk.modeling.gate import choose_candidate
 from supplierrisk.settings import Settings
 from supplierrisk.tracking import CHALLENGER, CHAMPION, DISRUPTION_MODEL_NAME, connect, list_versions
 
@@ -19,8 +21,8 @@ AS_OF = pd.Timestamp("2015-09-14")
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, TrainReport]:
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
+def trained(new_home: Callable[[], Path]) -> tuple[Settings, TrainReport]:
+    settings = Settings(home=new_home())
     source = get_preset("scms").bundled_path()
     assert source is not None
     run_ingest(source, settings, preset="scms")
@@ -31,7 +33,14 @@ def test_run_is_logged_with_baselines_on_the_same_folds(trained: tuple[Settings,
     settings, report = trained
     client = MlflowClient(settings.tracking_uri)
     run = client.get_run(report.run_id)
-    for model in ("model", "trailing_severe_rate", "trailing_late_rate", "global_event_rate"):
+    for model in (
+        "model",
+        "blend",
+        "logistic_regression",
+        "trailing_severe_rate",
+        "trailing_late_rate",
+        "global_event_rate",
+    ):
         for metric in ("roc_auc", "brier", "log_loss", "ece"):
             assert f"fold0_{model}_{metric}" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(report.run_id)}
@@ -41,27 +50,29 @@ def test_run_is_logged_with_baselines_on_the_same_folds(trained: tuple[Settings,
     table = report.table
     # Every row of a fold is scored on the same test window and training set.
     assert table.groupby("fold")[["test_start", "test_end", "n_train"]].nunique().eq(1).all().all()
-    # Snapshots are monthly; the last test window ends a label horizon (90 + 14 days) before the as-of.
-    assert report.gap_days == 104
-    assert pd.Timestamp(table["test_end"].max()) == AS_OF - pd.Timedelta(days=104)
+    # Snapshots are monthly; the last test window ends a label's reach (horizon + severe days) before the
+    # as-of, both derived from the history and logged with their rules.
+    severe = int(run.data.params["derived.severe_delay_days"])
+    assert run.data.params["derived.event.snapshot_frequency"] == "MS"
+    assert "median delay of" in run.data.params["derived.severe_delay_days.rule"]
+    assert report.gap_days == 90 + severe
+    assert pd.Timestamp(table["test_end"].max()) == AS_OF - pd.Timedelta(days=90 + severe)
     version = client.get_model_version_by_alias(DISRUPTION_MODEL_NAME, CHALLENGER)
     assert str(version.version) == report.version
 
 
-def test_gate_uses_the_issue_baselines_and_reports_the_reference(
-    trained: tuple[Settings, TrainReport],
-) -> None:
-    _, report = trained
-    means = report.means
-    gated = means.drop(index=["model", "logistic_regression"])
-    beats = means.loc["model", "roc_auc"] > gated["roc_auc"].max() and (
-        means.loc["model", "brier"] < gated["brier"].min()
-    )
-    assert report.decision.promote == beats
-    reference_ahead = (means.loc["logistic_regression", "roc_auc"] > means.loc["model", "roc_auc"]) or (
-        means.loc["logistic_regression", "brier"] < means.loc["model", "brier"]
-    )
-    assert ("reference logistic_regression" in report.decision.summary()) == reference_ahead
+def test_gate_serves_the_candidate_of_the_declared_rule(trained: tuple[Settings, TrainReport]) -> None:
+    settings, report = trained
+    candidates = ["model", "blend", "logistic_regression", "trailing_severe_rate", "trailing_late_rate"]
+    baselines = ["global_event_rate", "trailing_severe_rate", "trailing_late_rate", "logistic_regression"]
+    choice = choose_candidate(report.means, candidates, baselines, 0.0005)
+    assert report.served == choice.row
+    # A first training always leaves a champion, which is never worse than a baseline.
+    assert report.decision.promote
+    assert choice.eligible
+    tags = MlflowClient(settings.tracking_uri).get_run(report.run_id).data.tags
+    assert tags["served_candidate"] == choice.row
+    assert tags["served_sentence"].startswith("serving the")
 
 
 def test_predict_disruption_by_category_with_drivers(

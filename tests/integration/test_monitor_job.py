@@ -1,5 +1,6 @@
 """The feedback loop: a batch scored before outcomes arrive is checked once they do."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -21,9 +22,9 @@ THEN = pd.Timestamp("2014-09-01")
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(new_home: Callable[[], Path]) -> Settings:
     """Champions trained on what was known on 1 Sep 2014, and the store as it was that day."""
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    settings = Settings(home=new_home())
     source = get_preset("scms").bundled_path()
     assert source is not None
     run_ingest(source, settings, preset="scms")

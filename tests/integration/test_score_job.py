@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -24,9 +25,9 @@ AS_OF = pd.Timestamp("2015-06-01")
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(new_home: Callable[[], Path]) -> Path:
     """A data home with the SCMS store and champions of both models."""
-    path = tmp_path_factory.mktemp("home")
+    path = new_home()
     settings = Settings(home=path)
     source = get_preset("scms").bundled_path()
     assert source is not None

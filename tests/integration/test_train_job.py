@@ -1,5 +1,6 @@
 """Training end to end on the real SCMS history with a real MLflow store in a temp folder."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -12,13 +13,14 @@ from pipelines.ingest import run_ingest
 from pipelines.predict import run_predict_otd
 from pipelines.train import TrainReport, run_train_otd
 from supplierrisk.ingest import get_preset
+from supplierrisk.modeling.gate import choose_candidate
 from supplierrisk.settings import Settings
 from supplierrisk.tracking import CHALLENGER, CHAMPION, OTD_MODEL_NAME, TrackingError, connect, promote
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, TrainReport]:
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
+def trained(new_home: Callable[[], Path]) -> tuple[Settings, TrainReport]:
+    settings = Settings(home=new_home())
     source = get_preset("scms").bundled_path()
     assert source is not None
     run_ingest(source, settings, preset="scms")
@@ -57,17 +59,23 @@ def test_run_logs_metrics_artifacts_and_registers_challenger(trained: tuple[Sett
 
 def test_gate_follows_the_backtest(trained: tuple[Settings, TrainReport]) -> None:
     settings, report = trained
-    means = report.means
-    baselines = means.drop(index="model")
-    beats = (means.loc["model", "roc_auc"] > baselines["roc_auc"].max()) and (
-        means.loc["model", "brier"] < baselines["brier"].min()
+    choice = choose_candidate(
+        report.means,
+        ["model", "blend", "logistic_regression", "supplier_trailing_rate"],
+        ["global_rate", "supplier_trailing_rate", "logistic_regression"],
+        0.0005,
     )
-    assert report.decision.promote == beats
+    assert report.served == choice.row
+    # The first training leaves a champion: the served candidate, never worse than a baseline.
+    assert report.decision.promote
+    assert choice.eligible
     client = MlflowClient(settings.tracking_uri)
-    champion = [a for a in client.get_registered_model(OTD_MODEL_NAME).aliases if a == CHAMPION]
-    assert bool(champion) == beats
-    tag = client.get_run(report.run_id).data.tags["gate_decision"]
-    assert tag == (CHAMPION if beats else CHALLENGER)
+    assert str(client.get_model_version_by_alias(OTD_MODEL_NAME, CHAMPION).version) == report.version
+    run = client.get_run(report.run_id)
+    assert run.data.tags["gate_decision"] == CHAMPION
+    assert run.data.metrics["served_mean_brier"] == pytest.approx(choice.brier)
+    for row in ("blend", "logistic_regression", "supplier_trailing_rate"):
+        assert f"{row}_mean_roc_auc" in run.data.metrics
 
 
 def test_training_is_reproducible(trained: tuple[Settings, TrainReport]) -> None:

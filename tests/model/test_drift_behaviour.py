@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from supplierrisk.drift import drift_section
+from supplierrisk.features import Tolerances
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.otd import train_otd
 from supplierrisk.scoring import history_at, score_open_lines_with_features
@@ -19,7 +20,7 @@ def drift_of(drift: bool) -> dict:
     config = config.model_copy(update={"backtest": config.backtest.model_copy(update={"test_days": 60})})
     # Trained before the drift window starts; the batch is scored at the export date, inside it.
     trained_as_of = synth.export_date - pd.Timedelta(days=92)
-    model = train_otd(synth.history, trained_as_of, config, config.feature_config(0, 0.0))
+    model = train_otd(synth.history, trained_as_of, config, Tolerances())
     at = history_at(synth.history, synth.export_date, model.model.feature_config, suppliers=False)
     scored, features = score_open_lines_with_features(model.model, at)
     section, _ = drift_section(

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from supplierrisk.features import HistoryIndex
+from supplierrisk.features import HistoryIndex, Tolerances
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.otd import OtdModel, is_lateness_feature, train_otd
 from supplierrisk.scoring import score_lines
@@ -16,7 +16,7 @@ def trained() -> tuple[OtdModel, pd.DataFrame, pd.Timestamp]:
     synth = generate_history(SynthConfig(suppliers=80, years=2.5, seed=5))
     config = TrainConfig()
     config = config.model_copy(update={"backtest": config.backtest.model_copy(update={"test_days": 60})})
-    training = train_otd(synth.history, synth.export_date, config, config.feature_config(0, 0.0))
+    training = train_otd(synth.history, synth.export_date, config, Tolerances())
     return training.model, synth.history, synth.export_date
 
 

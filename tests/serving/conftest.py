@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +45,11 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+def stack(tmp_path_factory: pytest.TempPathFactory, new_home: Callable[[], Path]) -> Stack:
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     root = tmp_path_factory.mktemp("api")
-    settings = Settings(home=root / "home", api_poll_seconds=0)
+    settings = Settings(home=new_home(), api_poll_seconds=0)
     history = generate_history(SynthConfig(suppliers=60, years=3.0, seed=21)).history
     write_parquet(history, settings.store_path)
     config = root / "disruption.yaml"

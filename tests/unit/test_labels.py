@@ -5,6 +5,7 @@ from supplierrisk.labels import DisruptionEvent, disruption_labels, late_labels,
 from supplierrisk.schema import conform
 
 AS_OF = pd.Timestamp("2024-03-01")
+ANY_SEVERE = DisruptionEvent(kind="any_severe")
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_disruption_label_hand_computed() -> None:
         ]
     )
     snaps = pd.DataFrame({"supplier_id": ["S", "S", "X"], "as_of": pd.to_datetime(["2024-01-31"] * 3)})
-    labels = disruption_labels(history, snaps, DisruptionEvent())
+    labels = disruption_labels(history, snaps, ANY_SEVERE)
     assert labels["lines_due"].tolist() == [3, 3, 0]
     assert labels["severe_lines_due"].tolist() == [2, 2, 0]
     assert labels["event"].tolist() == [True, True, False]
@@ -100,7 +101,7 @@ def test_volume_aware_event_needs_a_severe_share() -> None:
     history = _supplier_lines(rows)
     snaps = pd.DataFrame({"supplier_id": ["S"], "as_of": pd.to_datetime(["2024-01-31"])})
     share = DisruptionEvent(kind="severe_share", min_severe_share=0.2)
-    assert bool(disruption_labels(history, snaps, DisruptionEvent())["event"].iloc[0])
+    assert bool(disruption_labels(history, snaps, ANY_SEVERE)["event"].iloc[0])
     # 1 severe of 10 due is 10 %: no disruption under the 20 % rule, one at 10 %.
     assert not bool(disruption_labels(history, snaps, share)["event"].iloc[0])
     ten = DisruptionEvent(kind="severe_share", min_severe_share=0.1)
@@ -109,8 +110,96 @@ def test_volume_aware_event_needs_a_severe_share() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("kind", "sometimes"), ("horizon_days", 0), ("severe_delay_days", 0), ("min_severe_share", 1.5)],
+    [
+        ("kind", "sometimes"),
+        ("horizon_days", 0),
+        ("severe_delay_days", 0),
+        ("min_severe_share", 1.5),
+        ("window_days", 0),
+        ("min_judged_lines", 0),
+        ("confidence", 0.5),
+        ("margin", 1.0),
+        ("prior_lines", -1.0),
+    ],
 )
 def test_bad_event_definitions_are_rejected(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field.split("_")[0]):
         DisruptionEvent(**{field: value})  # type: ignore[arg-type]
+
+
+def _steady(supplier: str, lines_per_month: int, late_every: int, months: int = 18) -> list[tuple]:
+    """Lines spread evenly over ``months`` from 2023-01-01; every ``late_every``-th is 5 days late."""
+    rows = []
+    total = lines_per_month * months
+    for i in range(total):
+        promised = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(i * 30 * months / total))
+        delivered = promised + pd.Timedelta(days=5 if i % late_every == 0 else 0)
+        rows.append((supplier, promised - pd.Timedelta(days=20), promised, delivered))
+    return rows
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["supplier_id", "order_date", "promised_date", "delivered_date"])
+    frame["po_id"] = [f"PO{i}" for i in range(len(frame))]
+    return conform(frame)
+
+
+def test_excursion_is_not_volume() -> None:
+    # A quarter late, steadily, at 4 and at 400 lines a month: neither is disrupted at any as-of.
+    history = _frame(_steady("SMALL", 4, 4) + _steady("BIG", 400, 4))
+    as_ofs = pd.date_range("2024-01-01", "2024-03-01", freq="MS")
+    snaps = pd.DataFrame([(s, a) for s in ("SMALL", "BIG") for a in as_ofs], columns=["supplier_id", "as_of"])
+    labels = disruption_labels(history, snaps, DisruptionEvent(kind="excursion"))
+    assert not labels["event"].any()
+    assert labels["normal_late_share"].between(0.2, 0.3).all()
+    # The volume-driven event fires for the big supplier (it has severe lines among many) only.
+    severe = DisruptionEvent(kind="any_severe", severe_delay_days=5)
+    fired = disruption_labels(history, snaps, severe).groupby(snaps["supplier_id"])["event"].mean()
+    assert fired["BIG"] == 1.0
+
+
+def test_a_block_well_above_the_own_normal_is_an_excursion() -> None:
+    # Usually 1 in 10 late; then, from 2024-02-01, every line for 30 days (10 lines).
+    rows = _steady("S", 10, 10, months=13)
+    rows += [
+        ("S", p - pd.Timedelta(days=20), p, p + pd.Timedelta(days=9))
+        for p in pd.date_range("2024-02-02", periods=10, freq="3D")
+    ]
+    history = _frame(rows)
+    snaps = pd.DataFrame({"supplier_id": ["S", "S"], "as_of": pd.to_datetime(["2024-01-31", "2023-10-01"])})
+    labels = disruption_labels(history, snaps, DisruptionEvent(kind="excursion"))
+    assert labels["event"].tolist() == [True, False]
+    assert labels["worst_block_late_share"].iloc[0] == pytest.approx(1.0)
+    assert labels["normal_late_share"].iloc[0] == pytest.approx(0.1, abs=0.02)
+    # Known once the last promise of the horizon is past its tolerance: 90 + 0 + 1 days.
+    assert labels["label_known_date"].iloc[0] == pd.Timestamp("2024-05-01")
+    # Under way on 20 Feb (the 30 days before were as bad): still an excursion, but no new onset.
+    snaps = pd.DataFrame({"supplier_id": ["S", "S"], "as_of": pd.to_datetime(["2024-01-31", "2024-02-20"])})
+    excursion = disruption_labels(history, snaps, DisruptionEvent(kind="excursion"))["event"]
+    onset = disruption_labels(history, snaps, DisruptionEvent(kind="onset"))["event"]
+    assert excursion.tolist() == [True, True]
+    assert onset.tolist() == [True, False]
+
+
+def test_too_few_lines_cannot_be_judged() -> None:
+    # Two lines due, both late, against a clean normal: below min_judged_lines (3), so no event.
+    rows = _steady("S", 10, 1000, months=12)
+    rows += [
+        ("S", pd.Timestamp("2023-12-20"), pd.Timestamp(d), pd.Timestamp(d) + pd.Timedelta(days=30))
+        for d in ("2024-01-10", "2024-01-20")
+    ]
+    snaps = pd.DataFrame({"supplier_id": ["S"], "as_of": pd.to_datetime(["2024-01-01"])})
+    history = _frame(rows)
+    assert not disruption_labels(history, snaps, DisruptionEvent(kind="excursion"))["event"].iloc[0]
+    assert disruption_labels(history, snaps, DisruptionEvent(kind="excursion", min_judged_lines=2))[
+        "event"
+    ].iloc[0]
+
+
+def test_a_new_supplier_is_judged_against_everyone() -> None:
+    # No history of its own: its normal is all suppliers' late share (a quarter), not zero.
+    rows = _steady("OLD", 20, 4, months=12)
+    rows += [("NEW", pd.Timestamp("2023-12-20"), pd.Timestamp("2024-01-10"), pd.Timestamp("2024-01-10"))]
+    snaps = pd.DataFrame({"supplier_id": ["NEW"], "as_of": pd.to_datetime(["2024-01-01"])})
+    labels = disruption_labels(_frame(rows), snaps, DisruptionEvent(kind="excursion"))
+    assert labels["normal_late_share"].iloc[0] == pytest.approx(0.25, abs=0.02)

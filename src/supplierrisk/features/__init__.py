@@ -1,6 +1,6 @@
 """Point-in-time features: the only place where time filtering happens."""
 
-from supplierrisk.features.config import FeatureConfig
+from supplierrisk.features.config import FeatureConfig, Tolerances
 from supplierrisk.features.history import (
     AsOf,
     AsOfOutsideDataError,
@@ -15,6 +15,7 @@ __all__ = [
     "AsOf",
     "AsOfOutsideDataError",
     "FeatureConfig",
+    "Tolerances",
     "HistoryIndex",
     "build_line_features",
     "feature_schema",

@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+
+# Feature settings that shape the indexes themselves; the others only shape queries.
+BUILD_SETTINGS: Final = (
+    "severe_delay_days",
+    "on_time_tolerance_days",
+    "in_full_tolerance",
+    "delay_thresholds_days",
+)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The delivery tolerances shared by KPIs, labels and features (from the environment settings)."""
+
+    on_time_days: int = 0
+    in_full: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -20,6 +37,13 @@ class FeatureConfig:
     delay_thresholds_days: tuple[int, ...] = (1, 3, 7, 14, 30, 60)
     # Supplier snapshots count open lines falling due within this many days after as-of.
     due_horizon_days: int = 90
+    # The disruption event's test, read back as features: a recent window's late share against the normal.
+    excursion_margin: float = 0.10
+    excursion_confidence: float = 0.95
+
+    def build_key(self) -> tuple[object, ...]:
+        """The settings an index is built with (two configs with one key can share an index)."""
+        return tuple(getattr(self, name) for name in BUILD_SETTINGS)
 
     def __post_init__(self) -> None:
         if not self.windows_days or min(self.windows_days) <= 0:

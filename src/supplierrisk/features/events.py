@@ -26,6 +26,22 @@ def day_numbers(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     return days
 
 
+def _event_order(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Events by key; same-key events by their fractional values, so float sums ignore row order.
+
+    Integer columns (counts, flags, days) sum exactly in any order. Money and quantities do
+    not: added up in another order they differ in the last bits, and a tree split can fall
+    between the two. Ordering same-day events by those values makes the sums, and so the
+    scores, the same for any row order of the history.
+    """
+    fractional = [
+        k for k in range(values.shape[1]) if not np.array_equal(values[:, k], np.round(values[:, k]))
+    ]
+    if not fractional:
+        return np.argsort(key, kind="stable")
+    return np.lexsort((*(values[:, k] for k in reversed(fractional)), key))
+
+
 class EventIndex:
     """Events per group with value columns, answering sums before a query day."""
 
@@ -37,7 +53,7 @@ class EventIndex:
         values = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
         # One int64 key sorts faster than a two-key lexsort, with the same (stable) order.
         key = group * GROUP_SHIFT + day
-        order = np.argsort(key, kind="stable")
+        order = _event_order(key, values)
         self.key = key[order]
         self.group = group[order]
         self.day = day[order]

@@ -26,7 +26,7 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from supplierrisk.features.config import FeatureConfig
+from supplierrisk.features.config import BUILD_SETTINGS, FeatureConfig
 from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
 from supplierrisk.schema import has_values
 
@@ -199,15 +199,6 @@ def _log1p_safe(values: np.ndarray) -> np.ndarray:
 GROUP_LEVELS = {"category": ["category"], "country": ["supplier_country"], "mode": ["ship_mode"]}
 
 
-# Feature settings that shape the indexes themselves; the others only shape queries.
-_BUILD_SETTINGS = (
-    "severe_delay_days",
-    "on_time_tolerance_days",
-    "in_full_tolerance",
-    "delay_thresholds_days",
-)
-
-
 class HistoryIndex:
     """Event indexes over one canonical history, queried as of any day."""
 
@@ -264,13 +255,17 @@ class HistoryIndex:
             np.zeros(len(history), dtype=np.int64), out.known_day, outcome_values[:, :2]
         )
 
+    def needs_rebuild(self, config: FeatureConfig) -> bool:
+        """True when ``config`` differs in a setting the indexes are built with."""
+        return config.build_key() != self.config.build_key()
+
     def reconfigured(self, config: FeatureConfig) -> Self:
         """The same indexes queried with another config (windows, priors); shares all arrays.
 
         Lets one index built over a large history serve models with different windows,
         as long as the settings the indexes were built with agree.
         """
-        differing = [f for f in _BUILD_SETTINGS if getattr(config, f) != getattr(self.config, f)]
+        differing = [f for f in BUILD_SETTINGS if getattr(config, f) != getattr(self.config, f)]
         if differing:
             raise ValueError(f"index built with other {', '.join(differing)}: build a new one")
         clone = copy.copy(self)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from supplierrisk.features.events import GROUP_SHIFT, NO_DAY, EventIndex, day_numbers
 from supplierrisk.features.history import GROUP_LEVELS, GroupCoder, HistoryIndex, LineOutcomes, smoothed_rate
+from supplierrisk.kpis import one_sided_lower_bound
 
 # Columns that describe a snapshot (context for drivers and roll-ups), not features in themselves.
 SNAPSHOT_KEYS: Final = ("supplier_id", "as_of")
@@ -300,6 +301,7 @@ class SupplierHistoryIndex(HistoryIndex):
             extra[f"sup_orders_{short}d_vs_usual"] = (ordered_short + 1.0) / (
                 ordered_long * short / long + 1.0
             )
+            extra.update(self._excursions(sup, t, feats[f"sup_late_rate_{long}d"].to_numpy(dtype=float)))
             if self.categories is not None and self.category_orders is not None:
                 extra.update(
                     self._breadth(self.categories, self.category_orders, sup, t, main_category, main_weight)
@@ -327,6 +329,28 @@ class SupplierHistoryIndex(HistoryIndex):
             rate = smoothed_rate(sums[:, 1], sums[:, 0], prior, self.config.prior_strength_lines)
             slope += x[k] * rate
         return slope / float(np.sum(x**2))
+
+    def _excursions(self, sup: np.ndarray, t: np.ndarray, normal: np.ndarray) -> dict[str, np.ndarray]:
+        """The disruption event's test on known outcomes: now, and how often in the last long window.
+
+        ``sup_late_excursion_<short>d``: the one-sided Wilson lower bound of the late
+        share over the last ``short`` days (outcomes known by then) minus the supplier's
+        long-window late rate; ``sup_late_excursions_<short>d_in_<long>d``: how many of the earlier
+        ``short``-day blocks of the long window had that bound above the rate by the margin.
+        """
+        cfg = self.config
+        short, long = min(cfg.windows_days), cfg.long_window_days
+        recent = self.outcome.window_sum(sup, t, short, columns=[0, 1])
+        bound = one_sided_lower_bound(recent[:, 1], recent[:, 0], cfg.excursion_confidence)
+        count = np.zeros(len(sup))
+        for k in range(1, max(1, long // short)):
+            block = self.outcome.window_sum(sup, t - k * short, short, columns=[0, 1])
+            past = one_sided_lower_bound(block[:, 1], block[:, 0], cfg.excursion_confidence)
+            count += np.nan_to_num(past, nan=0.0) > normal + cfg.excursion_margin
+        return {
+            f"sup_late_excursion_{short}d": np.nan_to_num(bound, nan=0.0) - normal,
+            f"sup_late_excursions_{short}d_in_{long}d": count,
+        }
 
     def _breadth(
         self,

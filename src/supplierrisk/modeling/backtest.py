@@ -117,20 +117,30 @@ def require_both_classes(label: np.ndarray, what: str) -> None:
 
 
 Predictor = Callable[[pd.DataFrame], np.ndarray]
-FitFunction = Callable[[Examples, pd.Timestamp], Predictor]
-BaselineFunction = Callable[[Examples, Examples], np.ndarray]
+# Fits every candidate on a training window and returns a predictor per backtest row.
+FitFunction = Callable[["Examples", pd.Timestamp], dict[str, Predictor]]
+BaselineFunction = Callable[["Examples", "Examples"], np.ndarray]
 
 
 @dataclass
 class BacktestResult:
-    """Per-fold metrics of the model and baselines, and the model's out-of-time predictions."""
+    """Per-fold metrics of every row (candidates and baselines) and their out-of-time predictions.
+
+    ``predictions`` has ``fold``, ``row``, ``label``, ``p`` (the learned model) and
+    ``p_<row>`` for every other row.
+    """
 
     table: pd.DataFrame
     predictions: pd.DataFrame
 
     def mean(self) -> pd.DataFrame:
-        """Mean metrics per model over folds."""
+        """Mean metrics per row over folds."""
         return self.table.groupby("model")[list(METRIC_NAMES)].mean()
+
+    def scores(self, row: str) -> np.ndarray:
+        """The out-of-time probabilities of one row."""
+        column = "p" if row == "model" else f"p_{row}"
+        return self.predictions[column].to_numpy(dtype=float)
 
 
 def run_backtest(
@@ -150,8 +160,7 @@ def run_backtest(
         require_both_classes(
             train.label, f"fold {fold.number} training window (before {fold.train_end.date()})"
         )
-        predictor = fit(train, fold.cutoff)
-        scored = {"model": predictor(test.features)}
+        scored = {row: predictor(test.features) for row, predictor in fit(train, fold.cutoff).items()}
         for name, baseline in baselines.items():
             scored[name] = baseline(train, test)
         for name, p in scored.items():
@@ -167,14 +176,10 @@ def run_backtest(
                     **metrics,
                 }
             )
-        predictions.append(
-            pd.DataFrame(
-                {
-                    "fold": fold.number,
-                    "row": test.features.index.to_numpy(),
-                    "label": test.label.astype(int),
-                    "p": scored["model"],
-                }
-            )
+        frame = pd.DataFrame(
+            {"fold": fold.number, "row": test.features.index.to_numpy(), "label": test.label.astype(int)}
         )
+        for name, p in scored.items():
+            frame["p" if name == "model" else f"p_{name}"] = p
+        predictions.append(frame)
     return BacktestResult(pd.DataFrame(rows), pd.concat(predictions, ignore_index=True))

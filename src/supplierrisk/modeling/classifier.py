@@ -1,13 +1,14 @@
-"""A LightGBM binary classifier with pandas categoricals, its calibration, and the logistic baseline.
+"""The learned LightGBM scorer, its calibration, and the logistic baseline pipeline.
 
-``CategoricalLgbm`` remembers the training categories of every categorical
-column and casts new frames to them, so unseen values become missing (LightGBM
-then follows its learned default branch) instead of silently shifting codes.
+``CategoricalLgbm`` learns from the categories of every categorical column over
+all the rows of its training window and casts new frames to them, so unseen
+values become missing (LightGBM then follows its learned default branch) instead
+of silently shifting codes.
 """
 
 from __future__ import annotations
 
-import functools
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -15,105 +16,38 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from supplierrisk.modeling.encoding import (
+    Encoded,
+    cast_categoricals,
+    encode_features,
+    prediction_threads,
+    unseen_share,
+)
+from supplierrisk.modeling.scorers import Scorer
 
-def cast_categoricals(frame: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
-    """Cast ``categories``' columns to pandas ``category`` with exactly those categories."""
-    out = frame.copy()
-    for column, known in categories.items():
-        values = out[column] if column in out else pd.Series(None, index=out.index, dtype=object)
-        out[column] = pd.Categorical(values.astype(object).where(values.notna(), None), categories=known)
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def _category_index(known: tuple[str, ...]) -> pd.Index:
-    return pd.Index(known)
-
-
-class Encoded:
-    """Feature rows encoded once for LightGBM (see ``encode_features``), passed on to every booster.
-
-    Has ``shape`` and ``len`` so scikit-learn's calibration wrappers can count its rows.
-    """
-
-    def __init__(self, matrix: np.ndarray, names: list[str]) -> None:
-        self.matrix = matrix
-        self.names = names
-        self._position = {name: j for j, name in enumerate(names)}
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Rows and columns."""
-        return (int(self.matrix.shape[0]), int(self.matrix.shape[1]))
-
-    def __len__(self) -> int:
-        return int(self.matrix.shape[0])
-
-    def column(self, name: str) -> np.ndarray:
-        """One column's values (NaN when the column was absent)."""
-        return self.matrix[:, self._position[name]]
-
-    def select(self, names: list[str]) -> np.ndarray:
-        """The matrix with columns ``names`` in that order (absent ones all NaN)."""
-        if names == self.names:
-            return self.matrix
-        out = np.full((len(self), len(names)), np.nan)
-        for j, name in enumerate(names):
-            if name in self._position:
-                out[:, j] = self.matrix[:, self._position[name]]
-        return out
+__all__ = [
+    "CategoricalLgbm",
+    "Encoded",
+    "OffsetSlopeCalibration",
+    "as_text_frame",
+    "calibrate",
+    "cast_categoricals",
+    "encode_features",
+    "logistic_baseline",
+    "prediction_threads",
+    "unseen_share",
+]
 
 
-def encode_features(frame: pd.DataFrame, names: list[str], categories: dict[str, list[str]]) -> Encoded:
-    """The float matrix LightGBM predicts from: columns ``names``, categoricals as training codes.
-
-    A categorical value becomes its position in the training categories, exactly the
-    code the pandas ``category`` cast gives; missing and unseen values become NaN
-    (LightGBM's missing branch). Building the matrix here skips LightGBM's pandas
-    conversion, which dominates the cost of scoring a few rows.
-    """
-    out = np.empty((len(frame), len(names)), dtype=np.float64)
-    numeric = [j for j, name in enumerate(names) if name not in categories]
-    block = frame.reindex(columns=[names[j] for j in numeric])
-    out[:, numeric] = block.to_numpy(dtype=np.float64, na_value=np.nan)
-    for j, name in enumerate(names):
-        if name not in categories:
-            continue
-        if name not in frame.columns:
-            out[:, j] = np.nan
-            continue
-        codes = _category_index(tuple(categories[name])).get_indexer(frame[name].astype(object))
-        out[:, j] = np.where(codes < 0, np.nan, codes)
-    return Encoded(out, list(names))
-
-
-def prediction_threads(rows: int) -> dict[str, Any]:
-    """One thread for small inputs: starting the OpenMP team costs more than a few rows take."""
-    return {"num_threads": 1} if rows < 200 else {}
-
-
-def unseen_share(frame: pd.DataFrame, categories: dict[str, list[str]]) -> dict[str, float]:
-    """Per categorical column, the share of non-missing values not seen in training."""
-    shares: dict[str, float] = {}
-    for column, known in categories.items():
-        if column not in frame:
-            continue
-        present = frame[column].dropna()
-        shares[column] = float((~present.isin(known)).mean()) if len(present) else 0.0
-    return shares
-
-
-class CategoricalLgbm(ClassifierMixin, BaseEstimator):
+class CategoricalLgbm(Scorer):
     """LightGBM classifier over a frame of numeric and categorical columns."""
 
     def __init__(
@@ -135,10 +69,19 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         self.decreasing = decreasing
 
     def fit(
-        self, X: pd.DataFrame, y: np.ndarray, eval_set: tuple[pd.DataFrame, np.ndarray] | None = None
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        eval_set: tuple[pd.DataFrame, np.ndarray] | None = None,
+        categories: dict[str, list[str]] | None = None,
     ) -> CategoricalLgbm:
-        """Fit, stopping early on ``eval_set`` (a later time window) when given."""
-        self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in self.categorical}
+        """Fit, stopping early on ``eval_set`` (a later time window) when given.
+
+        ``categories`` are the levels of each categorical column (default: those in ``X``);
+        training passes the levels of all its rows, so a level first seen in the
+        early-stopping or calibration window is not "unseen".
+        """
+        self.categories_ = categories if categories is not None else training_categories(X, self.categorical)
         self.feature_names_ = list(X.columns)
         params = {"n_estimators": 500, "learning_rate": 0.05, "verbose": -1, **(self.params or {})}
         # Rank quality decides when to stop: log loss on a later window mostly tracks base-rate drift,
@@ -158,14 +101,18 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
             fit_kwargs["eval_X"] = (self._prepare(eval_set[0]),)
             fit_kwargs["eval_y"] = (np.asarray(eval_set[1]),)
             fit_kwargs["eval_metric"] = "auc"
-            if self.offset_feature is not None:
+            if self.has_offset:
                 fit_kwargs["eval_init_score"] = [self.offset_log_odds(eval_set[0])]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
-        if self.offset_feature is not None:
+        if self.has_offset:
             fit_kwargs["init_score"] = self.offset_log_odds(X)
         self.model_.fit(self._prepare(X), np.asarray(y), callbacks=callbacks, **fit_kwargs)
         self.classes_ = self.model_.classes_
         self.best_iteration_ = int(self.model_.best_iteration_ or params["n_estimators"])
+        scores: dict[str, dict[str, float]] = dict(getattr(self.model_, "best_score_", {}) or {})
+        # AUC on the early-stopping window (NaN without one): what the inner search compares.
+        first = next(iter(scores.values()), {})
+        self.validation_auc_ = float(first.get("auc", float("nan")))
         return self
 
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -174,6 +121,11 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
     def encode(self, X: pd.DataFrame | Encoded) -> Encoded:
         """``X`` encoded for the booster (unchanged when already encoded)."""
         return X if isinstance(X, Encoded) else encode_features(X, self.feature_names_, self.categories_)
+
+    @property
+    def has_offset(self) -> bool:
+        """Whether boosting starts from the offset feature's log-odds rather than from zero."""
+        return self.offset_feature is not None
 
     def offset_log_odds(self, X: pd.DataFrame | Encoded) -> np.ndarray:
         """Log-odds of the offset feature: boosting starts from it and learns corrections."""
@@ -214,7 +166,42 @@ class CategoricalLgbm(ClassifierMixin, BaseEstimator):
         return frame.sort_values("gain", ascending=False, ignore_index=True)
 
 
-class OffsetSlopeCalibration:
+class Calibration:
+    """A map from a scorer's log-odds to probabilities, bound to that scorer.
+
+    ``rebind`` moves a fitted map to another scorer: the map is learned out of time
+    with a scorer fitted on the earlier part of a window, then serves the scorer
+    refitted on the whole window (see ``supplierrisk.modeling.candidates``).
+    """
+
+    def __init__(self, model: Scorer) -> None:
+        self.model = model
+
+    def rebind(self, model: Scorer) -> Calibration:
+        """The same fitted map over ``model``."""
+        moved = copy.copy(self)
+        moved.model = model
+        return moved
+
+    def fit(self, X: pd.DataFrame | Encoded, y: np.ndarray) -> Calibration:
+        """Learn the map on a calibration window."""
+        raise NotImplementedError
+
+    def probability(self, X: pd.DataFrame | Encoded) -> np.ndarray:
+        """Calibrated probability of the positive class."""
+        raise NotImplementedError
+
+    def predict_proba(self, X: pd.DataFrame | Encoded) -> np.ndarray:
+        """Calibrated class probabilities."""
+        p = self.probability(X)
+        return np.column_stack([1 - p, p])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+class OffsetSlopeCalibration(Calibration):
     """Calibrate only how much the trees' correction to the offset counts.
 
     ``p = sigmoid(o + a (s - o))`` with ``o`` the offset's log-odds (a point-in-time
@@ -223,10 +210,7 @@ class OffsetSlopeCalibration:
     or isotonic calibration it does not re-learn the base rate from an older window.
     """
 
-    def __init__(self, model: CategoricalLgbm) -> None:
-        self.model = model
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> OffsetSlopeCalibration:
+    def fit(self, X: pd.DataFrame | Encoded, y: np.ndarray) -> OffsetSlopeCalibration:
         """Fit the slope on the calibration window."""
         offset = self.model.offset_log_odds(X)
         correction = self.model.decision_function(X) - offset
@@ -239,45 +223,90 @@ class OffsetSlopeCalibration:
         self.slope_ = float(minimize_scalar(loss, bounds=(0.0, 1.5), method="bounded").x)
         return self
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated class probabilities."""
+    def probability(self, X: pd.DataFrame | Encoded) -> np.ndarray:
+        """Calibrated probability of the positive class."""
         offset = self.model.offset_log_odds(X)
-        z = offset + self.slope_ * (self.model.decision_function(X) - offset)
-        p = 1.0 / (1.0 + np.exp(-z))
-        return np.column_stack([1 - p, p])
+        return _sigmoid(offset + self.slope_ * (self.model.decision_function(X) - offset))
 
 
-def _calibrator(model: CategoricalLgbm, method: str) -> Any:
-    if method == "offset_slope":
-        return OffsetSlopeCalibration(model)
-    return CalibratedClassifierCV(FrozenEstimator(model), method=method)
+class SigmoidCalibration(Calibration):
+    """Platt scaling: ``p = sigmoid(a s + b)`` on the scorer's log-odds ``s``, fitted by log loss."""
+
+    def fit(self, X: pd.DataFrame | Encoded, y: np.ndarray) -> SigmoidCalibration:
+        """Fit slope and intercept on the calibration window."""
+        z = self.model.decision_function(X).reshape(-1, 1)
+        fitted = LogisticRegression(C=1e6, max_iter=1000).fit(z, np.asarray(y, dtype=int))
+        self.a_, self.b_ = float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
+        return self
+
+    def probability(self, X: pd.DataFrame | Encoded) -> np.ndarray:
+        """Calibrated probability of the positive class."""
+        return _sigmoid(self.a_ * self.model.decision_function(X) + self.b_)
+
+
+class IsotonicCalibration(Calibration):
+    """A non-decreasing step map from the scorer's log-odds to the observed rate."""
+
+    def fit(self, X: pd.DataFrame | Encoded, y: np.ndarray) -> IsotonicCalibration:
+        """Fit the map on the calibration window."""
+        self.map_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        self.map_.fit(self.model.decision_function(X), np.asarray(y, dtype=float))
+        return self
+
+    def probability(self, X: pd.DataFrame | Encoded) -> np.ndarray:
+        """Calibrated probability of the positive class."""
+        return np.asarray(self.map_.predict(self.model.decision_function(X)), dtype=float)
+
+
+class NoCalibration(Calibration):
+    """The scorer's own probabilities (a baseline served exactly as it was backtested)."""
+
+    def fit(self, X: pd.DataFrame | Encoded, y: np.ndarray) -> NoCalibration:
+        """Nothing to learn."""
+        return self
+
+    def probability(self, X: pd.DataFrame | Encoded) -> np.ndarray:
+        """The scorer's probability."""
+        return np.asarray(self.model.predict_proba(X))[:, 1]
+
+
+CALIBRATIONS: dict[str, type[Calibration]] = {
+    "offset_slope": OffsetSlopeCalibration,
+    "sigmoid": SigmoidCalibration,
+    "isotonic": IsotonicCalibration,
+    "none": NoCalibration,
+}
+
+
+def training_categories(X: pd.DataFrame, categorical: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    """The sorted levels of each categorical column over all rows of ``X``."""
+    return {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in categorical if c in X}
 
 
 def calibrate(
-    model: CategoricalLgbm, X_cal: pd.DataFrame, y_cal: np.ndarray, methods: tuple[str, ...]
-) -> tuple[Any, str, dict[str, float]]:
+    model: Scorer, X_cal: pd.DataFrame, y_cal: np.ndarray, methods: tuple[str, ...]
+) -> tuple[Calibration, str, dict[str, float]]:
     """Choose the calibration method on the calibration window, then fit it on the whole window.
 
-    Methods: ``isotonic`` and ``sigmoid`` (``CalibratedClassifierCV`` over a
-    ``FrozenEstimator``) and ``offset_slope`` (models with an offset only). Each is
-    fitted on the earlier half of the window (rows in time order) and scored by log
-    loss on the later half, so the choice is itself out of time.
+    Methods: ``sigmoid`` (Platt), ``isotonic``, ``offset_slope`` (models with an offset
+    only) and ``none``. Each is fitted on the earlier half of the window (rows in time
+    order) and scored by log loss on the later half, so the choice is itself out of time.
     """
-    if model.offset_feature is None:
+    if not model.has_offset:
         methods = tuple(m for m in methods if m != "offset_slope") or ("sigmoid",)
     y_cal = np.asarray(y_cal)
     half = len(y_cal) // 2
     scores: dict[str, float] = {}
     if len(methods) > 1 and len(np.unique(y_cal[:half])) == 2 and len(np.unique(y_cal[half:])) == 2:
         for method in methods:
-            trial = _calibrator(model, method).fit(X_cal.iloc[:half], y_cal[:half])
+            trial = CALIBRATIONS[method](model).fit(X_cal.iloc[:half], y_cal[:half])
             scores[method] = float(
-                log_loss(y_cal[half:], trial.predict_proba(X_cal.iloc[half:])[:, 1], labels=[0, 1])
+                log_loss(y_cal[half:], trial.probability(X_cal.iloc[half:]), labels=[0, 1])
             )
         chosen = min(scores, key=lambda m: scores[m])
     else:
         chosen = methods[0]
-    final = _calibrator(model, chosen).fit(X_cal, y_cal)
+    final = CALIBRATIONS[chosen](model).fit(X_cal, y_cal)
     return final, chosen, scores
 
 

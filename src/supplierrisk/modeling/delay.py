@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from supplierrisk.modeling.classifier import Encoded, cast_categoricals, encode_features, prediction_threads
+from supplierrisk.modeling.encoding import Encoded, cast_categoricals, encode_features, prediction_threads
 
 DEFAULT_LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 
-from supplierrisk.features import FeatureConfig, known_history
+from supplierrisk.features import FeatureConfig, Tolerances, known_history
 from supplierrisk.features.suppliers import SupplierHistoryIndex, active_snapshots, snapshot_dates
-from supplierrisk.labels import DisruptionEvent, disruption_labels
-from supplierrisk.modeling.backtest import BacktestResult, BaselineFunction, Examples, Fold
-from supplierrisk.modeling.classifier import CategoricalLgbm
-from supplierrisk.modeling.config import TrainConfig
+from supplierrisk.labels import EXCURSION_KINDS, DisruptionEvent, disruption_labels
+from supplierrisk.modeling import derive
+from supplierrisk.modeling.backtest import BacktestResult, Examples, Fold
+from supplierrisk.modeling.candidates import CandidateSpec, Fitted
+from supplierrisk.modeling.config import TrainConfig, resolve_data_settings
+from supplierrisk.modeling.derive import Derived
+from supplierrisk.modeling.scorers import Scorer
 from supplierrisk.modeling.training import (
     CalibratedModel,
     FeatureSet,
     Training,
-    backtest_with,
-    fit_calibrated,
-    global_rate_baseline,
-    logistic_regression_baseline,
+    backtest_candidates,
     require_deliveries,
     risk_bands,
     train_with_backtest,
@@ -39,6 +38,7 @@ SNAPSHOT_CATEGORICALS = ("main_category", "supplier_country")
 _INCREASING_PREFIXES = (
     "sup_late_rate_",
     "sup_late_lines_",
+    "sup_late_excursion",
     "sup_severe_",
     "sup_delay_",
     "sup_overdue_",
@@ -51,6 +51,18 @@ _INCREASING_PREFIXES = (
     "country_severe_rate_",
 )
 _DECREASING_PREFIXES = ("sup_otif_rate_", "sup_fill_rate_", "sup_days_since_")
+# Counts that grow with a supplier's size. A volume-free event must not be predicted from them:
+# with them the model learns that more lines give the excursion test more power.
+VOLUME_PREFIXES = (
+    "sup_known_lines_",
+    "sup_late_lines_",
+    "sup_severe_lines_",
+    "sup_open_",
+    "sup_overdue_",
+    "sup_expected_severe_lines_",
+    "sup_severe_delay_prior_",
+    "sup_ordered_lines_",
+)
 
 
 def risk_direction(name: str) -> int:
@@ -89,7 +101,8 @@ def build_disruption_examples(
 ) -> tuple[Examples, FeatureSet]:
     """Snapshots before ``as_of`` whose label is known at ``as_of``, with their features and labels.
 
-    Event time is the snapshot's as-of; known time is when its label is settled.
+    Event time is the snapshot's as-of; known time is when its label is settled. For the
+    volume-free events (``excursion``, ``onset``) the volume counts are left out as well.
     """
     as_of = pd.Timestamp(as_of).normalize()
     known = known_history(history, as_of)
@@ -99,7 +112,8 @@ def build_disruption_examples(
     usable = (labels["label_known_date"] <= as_of).to_numpy()
     snapshots, labels = snapshots.loc[usable], labels.loc[usable]
     features = index.snapshot_features(snapshots)
-    features = features.drop(columns=[c for c in excluded if c in features.columns])
+    volume = [c for c in features.columns if event.kind in EXCURSION_KINDS and c.startswith(VOLUME_PREFIXES)]
+    features = features.drop(columns=[c for c in (*excluded, *volume) if c in features.columns])
     categorical = [c for c in SNAPSHOT_CATEGORICALS if c in features and features[c].notna().any()]
     features = features.drop(columns=[c for c in SNAPSHOT_CATEGORICALS if c not in categorical])
     aux = pd.concat([snapshots, labels.drop(columns=["event"])], axis=1)
@@ -118,7 +132,7 @@ class DisruptionModel(CalibratedModel):
 
     def __init__(
         self,
-        classifier: CategoricalLgbm,
+        classifier: Scorer,
         calibrator: object,
         calibration_method: str,
         feature_set: FeatureSet,
@@ -127,9 +141,17 @@ class DisruptionModel(CalibratedModel):
         feature_config: FeatureConfig,
         event: DisruptionEvent,
         frequency: str,
+        candidate: str = "model",
     ) -> None:
         super().__init__(
-            classifier, calibrator, calibration_method, feature_set, bands, training_as_of, feature_config
+            classifier,
+            calibrator,
+            calibration_method,
+            feature_set,
+            bands,
+            training_as_of,
+            feature_config,
+            candidate,
         )
         self.event = event
         self.frequency = frequency
@@ -147,127 +169,101 @@ class DisruptionModel(CalibratedModel):
         )
 
 
-def fit_disruption(
-    train: Examples,
+def disruption_spec(feature_set: FeatureSet, columns: list[str], long_window_days: int) -> CandidateSpec:
+    """The disruption candidates: monotone by ``risk_direction``; trailing severe and late rates."""
+    return CandidateSpec(
+        categorical=tuple(feature_set.categorical),
+        increasing=tuple(c for c in columns if risk_direction(c) > 0),
+        decreasing=tuple(c for c in columns if risk_direction(c) < 0),
+        # The rate alone ranks suppliers; a one-variable fit on its log-odds makes it a fair probability.
+        trailing=(
+            ("trailing_severe_rate", f"sup_severe_rate_{long_window_days}d", True),
+            ("trailing_late_rate", f"sup_late_rate_{long_window_days}d", True),
+        ),
+        global_row="global_event_rate",
+    )
+
+
+def build_disruption_model(
+    fitted: Fitted,
     cutoff: pd.Timestamp,
     config: TrainConfig,
     feature_set: FeatureSet,
     feature_config: FeatureConfig,
 ) -> DisruptionModel:
-    """Fit the monotone-constrained classifier and its calibration on snapshots known at ``cutoff``."""
-    columns = list(train.features.columns)
-    classifier, calibrator, method, _ = fit_calibrated(
-        train,
-        config,
-        feature_set.categorical,
-        increasing=tuple(c for c in columns if risk_direction(c) > 0),
-        decreasing=tuple(c for c in columns if risk_direction(c) < 0),
-    )
+    """The served candidate as a disruption model."""
     return DisruptionModel(
-        classifier,
-        calibrator,
-        method,
+        fitted.scorer,
+        fitted.calibrator,
+        fitted.method,
         feature_set,
-        (config.bands.medium, config.bands.high),
+        config.band_thresholds,
         cutoff,
         feature_config,
-        config.event.event(),
-        config.event.snapshot_frequency,
+        config.event_definition(feature_config.on_time_tolerance_days),
+        config.snapshot_frequency,
+        fitted.row,
     )
 
 
-def _trailing_rate_baseline(column: str) -> BaselineFunction:
-    """A supplier trailing rate, mapped to an event probability by a logistic fit on the training fold.
-
-    The rate alone ranks suppliers; the one-variable fit on its log-odds (training
-    data only) turns it into a probability so that its Brier score is fair.
-    """
-
-    def baseline(train: Examples, test: Examples) -> np.ndarray:
-        def logit(frame: pd.DataFrame) -> np.ndarray:
-            rate = np.clip(frame[column].to_numpy(dtype=float), 1e-4, 1 - 1e-4)
-            return np.log(rate / (1 - rate)).reshape(-1, 1)
-
-        model = LogisticRegression(C=1e4, max_iter=1000)
-        model.fit(logit(train.features), train.label.astype(int))
-        return np.asarray(model.predict_proba(logit(test.features))[:, 1])
-
-    return baseline
-
-
-def disruption_baselines(feature_set: FeatureSet, config: TrainConfig) -> dict[str, BaselineFunction]:
-    """Trailing severe-delay rate, trailing late rate, global event rate and logistic regression."""
-    long = config.features.long_window_days
-    return {
-        "global_event_rate": global_rate_baseline,
-        "trailing_severe_rate": _trailing_rate_baseline(f"sup_severe_rate_{long}d"),
-        "trailing_late_rate": _trailing_rate_baseline(f"sup_late_rate_{long}d"),
-        "logistic_regression": logistic_regression_baseline(feature_set.categorical, config.seed),
-    }
-
-
-def backtest_disruption(
-    examples: Examples,
-    folds: list[Fold],
-    config: TrainConfig,
-    feature_set: FeatureSet,
-    feature_config: FeatureConfig,
-) -> BacktestResult:
-    """The disruption model and its baselines on the given folds."""
-
-    def fit(train: Examples, cutoff: pd.Timestamp) -> DisruptionModel:
-        return fit_disruption(train, cutoff, config, feature_set, feature_config)
-
-    return backtest_with(examples, folds, fit, disruption_baselines(feature_set, config))
-
-
-def _examples(
-    history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, feature_config: FeatureConfig
-) -> tuple[Examples, FeatureSet]:
-    return build_disruption_examples(
-        history,
-        as_of,
-        feature_config,
-        config.event.event(),
-        config.event.snapshot_frequency,
-        tuple(config.excluded_features),
+def _resolved(
+    history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, tolerances: Tolerances
+) -> tuple[TrainConfig, list[Derived], FeatureConfig, Examples, FeatureSet]:
+    """The config with what the history decides, its feature settings, and the labelled snapshots."""
+    known = known_history(history, as_of)
+    config, derived = resolve_data_settings(config, known, as_of)
+    event = config.event_definition(tolerances.on_time_days)
+    if config.backtest.gap_days == "auto":
+        gap = Derived(
+            "backtest.gap_days", event.label_reach_days, "the label's reach: when the horizon settles"
+        )
+        config, derived = config.with_values([gap]), [*derived, gap]
+    feature_config = config.feature_config(tolerances.on_time_days, tolerances.in_full)
+    examples, feature_set = build_disruption_examples(
+        history, as_of, feature_config, event, config.snapshot_frequency, tuple(config.excluded_features)
     )
+    if config.bands.medium is None or config.bands.high is None:
+        bands = [
+            d
+            for d in derive.risk_bands(float(np.mean(examples.label)) if len(examples) else 0.0)
+            if getattr(config.bands, d.key.rpartition(".")[2]) is None
+        ]
+        config, derived = config.with_values(bands), [*derived, *bands]
+    return config, derived, feature_config, examples, feature_set
 
 
 def rerun_disruption_backtest(
     history: pd.DataFrame,
     as_of: pd.Timestamp,
     config: TrainConfig,
-    feature_config: FeatureConfig,
+    tolerances: Tolerances,
     folds: list[Fold],
 ) -> BacktestResult:
     """Backtest a (champion's) config on given folds: snapshots rebuilt with that config."""
-    examples, feature_set = _examples(history, as_of, config, feature_config)
-    return backtest_disruption(examples, folds, config, feature_set, feature_config)
+    config, _, _, examples, feature_set = _resolved(history, as_of, config, tolerances)
+    spec = disruption_spec(feature_set, list(examples.features.columns), config.features.long_window_days)
+    return backtest_candidates(examples, folds, config, spec)
 
 
 def train_disruption(
-    history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, feature_config: FeatureConfig
+    history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, tolerances: Tolerances
 ) -> Training:
-    """Backtest by as-of date, then fit the final model on every snapshot whose label is known."""
+    """Backtest the candidates by as-of date, then fit the served one on every labelled snapshot."""
     as_of = pd.Timestamp(as_of).normalize()
     require_deliveries(history, "disruption-risk model")
-    examples, feature_set = _examples(history, as_of, config, feature_config)
+    config, derived, feature_config, examples, feature_set = _resolved(history, as_of, config, tolerances)
     if len(examples) == 0:
         raise ValueError(f"no supplier snapshot has a known label at {as_of.date()}: nothing to train on")
-    reach = config.event.event().label_reach_days
-    gap = reach if config.backtest.gap_days == "auto" else max(reach, int(config.backtest.gap_days))
-    training = train_with_backtest(
-        examples,
-        as_of,
-        config,
-        gap,
-        feature_set,
-        backtest=lambda ex, folds: backtest_disruption(ex, folds, config, feature_set, feature_config),
-        fit_final=lambda train, cutoff: fit_disruption(train, cutoff, config, feature_set, feature_config),
-    )
+    spec = disruption_spec(feature_set, list(examples.features.columns), config.features.long_window_days)
+
+    def build(
+        fitted: Fitted, train: Examples, cutoff: pd.Timestamp, resolved: TrainConfig
+    ) -> DisruptionModel:
+        return build_disruption_model(fitted, cutoff, resolved, feature_set, feature_config)
+
+    training = train_with_backtest(examples, as_of, config, feature_set, spec, build, derived)
     # The drift reference: the last year of training snapshots (older years describe another supply base).
-    end = as_of - pd.Timedelta(days=gap)
+    end = as_of - pd.Timedelta(days=training.gap_days)
     recent = examples.between(end - pd.Timedelta(days=365), end).features
     if len(recent):
         sample = min(config.reference_sample_rows, len(recent))

@@ -71,6 +71,33 @@ def _late_rate(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, A
     )
 
 
+def _excursion(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    window = m.group(1)
+    late, known = row.get(f"sup_late_lines_{window}d"), row.get(f"sup_known_lines_{window}d")
+    windows = [int(w) for c in row.index if (w := _window_of(str(c), "sup_late_rate_"))]
+    usual = row.get(f"sup_late_rate_{max(windows)}d") if windows else None
+    if late is None or known is None or not known > 0:
+        return f"no outcome known in the last {window} days to compare with its usual late share"
+    against = f" against a usual {_pct(usual)}" if usual is not None and usual == usual else ""
+    return (
+        f"late share {_pct(late / known)} over the last {window} days"
+        f" ({_count(late)} of {_count(known)} lines){against}"
+    )
+
+
+def _window_of(name: str, prefix: str) -> str | None:
+    found = re.fullmatch(re.escape(prefix) + r"(\d+)d", name)
+    return found.group(1) if found else None
+
+
+def _excursions(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
+    count = row[m.group(0)]
+    periods = "period" if round(count) == 1 else "periods"
+    return (
+        f"{_count(count)} {m.group(1)}-day {periods} clearly worse than usual in the last {m.group(2)} days"
+    )
+
+
 def _late_lines(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
     return (
         f"{_counted(row[m.group(0)], 'late delivery', 'late deliveries')} in the last {m.group(1)} days"
@@ -116,7 +143,7 @@ def _days_since(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, 
     value = row[m.group(0)]
     if math.isnan(value) or value >= NO_DELAY_DAYS:
         return f"no {what} on record"
-    return f"last {what} {value:.0f} days ago"
+    return f"last {what} {_counted(value, 'day', 'days')} ago"
 
 
 def _lead_std(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
@@ -292,6 +319,8 @@ _DESCRIBERS: list[tuple[re.Pattern[str], Describer]] = [
     (re.compile(r"sup_(late|severe)_rate_trend_(\d+)d_vs_(\d+)d"), _trend),
     (re.compile(r"sup_late_rate_slope_per_quarter_\d+d"), _slope),
     (re.compile(r"sup_late_rate_decayed_(\d+)d"), _decayed),
+    (re.compile(r"sup_late_excursion_(\d+)d"), _excursion),
+    (re.compile(r"sup_late_excursions_(\d+)d_in_(\d+)d"), _excursions),
     (re.compile(r"sup_late_rate_(\d+)d"), _late_rate),
     (re.compile(r"sup_late_lines_(\d+)d"), _late_lines),
     (re.compile(r"sup_delay_mean_days_(\d+)d"), _delay_mean),

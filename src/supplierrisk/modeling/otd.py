@@ -13,23 +13,23 @@ import pandas as pd
 from supplierrisk.features import (
     FeatureConfig,
     HistoryIndex,
+    Tolerances,
     build_line_features,
     feature_schema,
     known_history,
 )
 from supplierrisk.labels import late_labels, open_lines
-from supplierrisk.modeling.backtest import BacktestResult, BaselineFunction, Examples, Fold
-from supplierrisk.modeling.classifier import CategoricalLgbm
-from supplierrisk.modeling.config import TrainConfig
+from supplierrisk.modeling import derive
+from supplierrisk.modeling.backtest import BacktestResult, Examples, Fold
+from supplierrisk.modeling.candidates import CandidateSpec, Fitted
+from supplierrisk.modeling.config import TrainConfig, resolve_data_settings
 from supplierrisk.modeling.delay import DelayQuantiles, interpolate_levels, mixture_quantile
+from supplierrisk.modeling.scorers import Scorer
 from supplierrisk.modeling.training import (
     CalibratedModel,
     FeatureSet,
     Training,
-    backtest_with,
-    fit_calibrated,
-    global_rate_baseline,
-    logistic_regression_baseline,
+    backtest_candidates,
     require_deliveries,
     risk_bands,
     train_with_backtest,
@@ -89,7 +89,7 @@ class OtdModel(CalibratedModel):
 
     def __init__(
         self,
-        classifier: CategoricalLgbm,
+        classifier: Scorer,
         calibrator: object,
         calibration_method: str,
         delay: DelayQuantiles,
@@ -97,9 +97,17 @@ class OtdModel(CalibratedModel):
         bands: tuple[float, float],
         training_as_of: pd.Timestamp,
         feature_config: FeatureConfig,
+        candidate: str = "model",
     ) -> None:
         super().__init__(
-            classifier, calibrator, calibration_method, feature_set, bands, training_as_of, feature_config
+            classifier,
+            calibrator,
+            calibration_method,
+            feature_set,
+            bands,
+            training_as_of,
+            feature_config,
+            candidate,
         )
         self.delay = delay
 
@@ -123,91 +131,73 @@ class OtdModel(CalibratedModel):
         )
 
 
-def fit_otd(
+def otd_spec(feature_set: FeatureSet, columns: list[str], long_window_days: int) -> CandidateSpec:
+    """The OTD candidates: monotone in the supplier late rates; the raw trailing late rate as a baseline."""
+    return CandidateSpec(
+        categorical=tuple(feature_set.categorical),
+        increasing=tuple(c for c in columns if is_lateness_feature(c)),
+        trailing=(("supplier_trailing_rate", f"sup_late_rate_{long_window_days}d", False),),
+        global_row="global_rate",
+    )
+
+
+def build_otd_model(
+    fitted: Fitted,
     train: Examples,
     cutoff: pd.Timestamp,
     config: TrainConfig,
     feature_set: FeatureSet,
     feature_config: FeatureConfig,
-    with_delay: bool = True,
 ) -> OtdModel:
-    """Fit classifier (early stopping on a later window), calibration (latest window) and delay model.
-
-    Backtest folds skip the delay model (``with_delay=False``): only probabilities are scored there.
-    """
-    increasing = tuple(c for c in train.features.columns if is_lateness_feature(c))
-    classifier, calibrator, method, _ = fit_calibrated(train, config, feature_set.categorical, increasing)
-    # Delays of late lines delivered by the cut-off; none when the delay model is not wanted.
+    """The served candidate with its delay quantiles (from late lines delivered by the cut-off)."""
     delivered_late = (
-        with_delay
-        & train.label
+        train.label
         & train.aux["delay_days"].notna().to_numpy()
         & (train.aux["delivered_date"] <= cutoff).to_numpy()
     )
     delay = DelayQuantiles(tuple(config.delay_levels)).fit(
         train.features.loc[delivered_late],
         train.aux["delay_days"].to_numpy()[delivered_late],
-        classifier.categories_,
+        fitted.scorer.categories_,
         seed=config.seed,
     )
     return OtdModel(
-        classifier,
-        calibrator,
-        method,
+        fitted.scorer,
+        fitted.calibrator,
+        fitted.method,
         delay,
         feature_set,
-        (config.bands.medium, config.bands.high),
+        config.band_thresholds,
         cutoff,
         feature_config,
+        fitted.row,
     )
 
 
-def otd_baselines(feature_set: FeatureSet, seed: int) -> dict[str, BaselineFunction]:
-    """Global late rate, smoothed supplier trailing late rate, and logistic regression."""
-
-    def supplier_trailing(train: Examples, test: Examples) -> np.ndarray:
-        return test.features["sup_late_rate_365d"].to_numpy(dtype=float)
-
-    return {
-        "global_rate": global_rate_baseline,
-        "supplier_trailing_rate": supplier_trailing,
-        "logistic_regression": logistic_regression_baseline(feature_set.categorical, seed),
-    }
-
-
-def auto_gap_days(history: pd.DataFrame) -> int:
-    """A gap as long as typical lead times: the 90th percentile promised lead time, at least 30 days."""
-    lead = (history["promised_date"] - history["order_date"]).dt.days.dropna()
-    return max(30, int(np.ceil(lead.quantile(0.9)))) if len(lead) else 30
-
-
-def backtest_otd(
-    examples: Examples,
-    folds: list[Fold],
-    config: TrainConfig,
-    feature_set: FeatureSet,
-    feature_config: FeatureConfig,
-) -> BacktestResult:
-    """The OTD model and its baselines on the given folds."""
-
-    def fit(train: Examples, cutoff: pd.Timestamp) -> OtdModel:
-        return fit_otd(train, cutoff, config, feature_set, feature_config, with_delay=False)
-
-    return backtest_with(examples, folds, fit, otd_baselines(feature_set, config.seed))
+def _resolved(
+    history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig
+) -> tuple[pd.DataFrame, TrainConfig, list[derive.Derived]]:
+    """What was known at ``as_of`` and the config with the settings it decides filled in."""
+    known = known_history(history, as_of)
+    config, derived = resolve_data_settings(config, known, as_of, derive.otd_gap_days(known))
+    return known, config, derived
 
 
 def rerun_otd_backtest(
     history: pd.DataFrame,
     as_of: pd.Timestamp,
     config: TrainConfig,
-    feature_config: FeatureConfig,
+    tolerances: Tolerances,
     folds: list[Fold],
 ) -> BacktestResult:
     """Backtest a (champion's) config on given folds: examples rebuilt with that config."""
+    _, config, _ = _resolved(history, as_of, config)
+    feature_config = config.feature_config(tolerances.on_time_days, tolerances.in_full)
     examples, feature_set = build_otd_examples(
         history, as_of, feature_config, tuple(config.excluded_features)
     )
-    return backtest_otd(examples, folds, config, feature_set, feature_config)
+    spec = otd_spec(feature_set, list(examples.features.columns), config.features.long_window_days)
+    return backtest_candidates(examples, folds, config, spec)
 
 
 def scoring_reference(
@@ -244,26 +234,24 @@ def scoring_reference(
 
 
 def train_otd(
-    history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, feature_config: FeatureConfig
+    history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig, tolerances: Tolerances
 ) -> Training:
-    """Backtest, then fit the final model on everything known at ``as_of``."""
+    """Derive what the YAML leaves open, backtest the candidates, fit the served one on everything known."""
     as_of = pd.Timestamp(as_of).normalize()
     require_deliveries(history, "on-time-delivery model")
+    _, config, derived = _resolved(history, as_of, config)
+    feature_config = config.feature_config(tolerances.on_time_days, tolerances.in_full)
     examples, feature_set = build_otd_examples(
         history, as_of, feature_config, tuple(config.excluded_features)
     )
     if len(examples) == 0:
         raise ValueError(f"no line has a known outcome at {as_of.date()}: nothing to train on")
-    gap = auto_gap_days(history) if config.backtest.gap_days == "auto" else int(config.backtest.gap_days)
-    training = train_with_backtest(
-        examples,
-        as_of,
-        config,
-        gap,
-        feature_set,
-        backtest=lambda ex, folds: backtest_otd(ex, folds, config, feature_set, feature_config),
-        fit_final=lambda train, cutoff: fit_otd(train, cutoff, config, feature_set, feature_config),
-    )
+    spec = otd_spec(feature_set, list(examples.features.columns), config.features.long_window_days)
+
+    def build(fitted: Fitted, train: Examples, cutoff: pd.Timestamp, resolved: TrainConfig) -> OtdModel:
+        return build_otd_model(fitted, train, cutoff, resolved, feature_set, feature_config)
+
+    training = train_with_backtest(examples, as_of, config, feature_set, spec, build, derived)
     reference = scoring_reference(
         history, as_of, feature_set, feature_config, config.reference_sample_rows, config.seed
     )

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from supplierrisk.features import FeatureConfig
+from supplierrisk.features import Tolerances
 from supplierrisk.modeling.backtest import BacktestResult, Fold
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.disruption import rerun_disruption_backtest, train_disruption
 from supplierrisk.modeling.otd import rerun_otd_backtest, train_otd
 from supplierrisk.modeling.training import Training
 
-TrainFunction = Callable[[pd.DataFrame, pd.Timestamp, TrainConfig, FeatureConfig], Training]
-RerunFunction = Callable[[pd.DataFrame, pd.Timestamp, TrainConfig, FeatureConfig, list[Fold]], BacktestResult]
+TrainFunction = Callable[[pd.DataFrame, pd.Timestamp, TrainConfig, Tolerances], Training]
+RerunFunction = Callable[[pd.DataFrame, pd.Timestamp, TrainConfig, Tolerances, list[Fold]], BacktestResult]
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
-"""The training recipe both models share: calibrated LightGBM, rolling-origin backtest, final fit.
+"""The training recipe both models share: candidates on rolling-origin folds, the declared choice, final fit.
 
-A model kind supplies its examples, its fit function and its baselines;
-``train_with_backtest`` does the rest the same way for every kind: folds by
-event time, the backtest against the baselines on the same folds, the final
-model on everything known at the as-of, a reference sample for drift, the
+A model kind supplies its examples, its candidate spec (categoricals, monotone
+directions, trailing rates) and how to wrap the served candidate; ``train_with_backtest``
+does the rest the same way for every kind: the backtest shape derived from the
+labelled history where the YAML is silent, every candidate and baseline on the
+same folds, the served candidate by the rule in ``supplierrisk.modeling.gate``,
+the final fit on everything known at the as-of, a reference sample for drift, the
 reliability table and the importances.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +21,6 @@ import pandas as pd
 from supplierrisk.features import FeatureConfig
 from supplierrisk.modeling.backtest import (
     BacktestResult,
-    BaselineFunction,
     Examples,
     Fold,
     InsufficientHistoryError,
@@ -27,15 +28,13 @@ from supplierrisk.modeling.backtest import (
     require_both_classes,
     run_backtest,
 )
-from supplierrisk.modeling.classifier import (
-    CategoricalLgbm,
-    Encoded,
-    as_text_frame,
-    calibrate,
-    logistic_baseline,
-)
-from supplierrisk.modeling.config import TrainConfig
+from supplierrisk.modeling.candidates import CandidateSpec, Fitted, candidate_rows, fit_candidates
+from supplierrisk.modeling.config import TrainConfig, resolve_backtest
+from supplierrisk.modeling.derive import Derived
+from supplierrisk.modeling.encoding import Encoded
+from supplierrisk.modeling.gate import CandidateChoice, choose_candidate
 from supplierrisk.modeling.metrics import reliability_table
+from supplierrisk.modeling.scorers import Scorer
 from supplierrisk.schema import has_values
 
 
@@ -48,17 +47,23 @@ class FeatureSet:
 
 
 class CalibratedModel:
-    """What every fitted model shares: the classifier, its calibration, features, bands and provenance."""
+    """What every served model shares: its scorer (the served candidate), calibration, provenance.
+
+    ``candidate`` is the backtest row served: ``model`` for the learned LightGBM model,
+    or ``blend``, ``logistic_regression`` or a trailing rate when the learned model did
+    not beat it on this history.
+    """
 
     def __init__(
         self,
-        classifier: CategoricalLgbm,
+        classifier: Scorer,
         calibrator: object,
         calibration_method: str,
         feature_set: FeatureSet,
         bands: tuple[float, float],
         training_as_of: pd.Timestamp,
         feature_config: FeatureConfig,
+        candidate: str = "model",
     ) -> None:
         self.classifier = classifier
         self.calibrator = calibrator
@@ -67,6 +72,7 @@ class CalibratedModel:
         self.bands = bands
         self.training_as_of = training_as_of
         self.feature_config = feature_config
+        self.candidate = candidate
 
     @property
     def feature_names(self) -> list[str]:
@@ -84,7 +90,7 @@ class CalibratedModel:
         return np.asarray(self.calibrator.predict_proba(encoded)[:, 1])  # type: ignore[attr-defined]
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
-        """LightGBM contributions (log-odds) per feature; slow, so only for rows that are shown."""
+        """Contributions (log-odds) per feature; slow for LightGBM, so only for rows that are shown."""
         return self.classifier.contributions(features)
 
 
@@ -101,6 +107,9 @@ class Training:
     reference: pd.DataFrame
     reliability: pd.DataFrame
     importance: pd.DataFrame
+    config: TrainConfig
+    choice: CandidateChoice
+    derived: list[Derived] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -118,83 +127,56 @@ def risk_bands(p: np.ndarray, medium: float, high: float) -> np.ndarray:
     return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
 
 
-def fit_calibrated(
-    train: Examples,
-    config: TrainConfig,
-    categorical: list[str],
-    increasing: tuple[str, ...] = (),
-    decreasing: tuple[str, ...] = (),
-) -> tuple[CategoricalLgbm, Any, str, tuple[Examples, Examples, Examples]]:
-    """Fit the classifier (early stopping on a later window) and its calibration (the latest window).
-
-    Returns the classifier, the calibrator, the chosen method and the three time-ordered parts.
-    """
-    parts = train.split((config.split.fit, config.split.early_stopping, config.split.calibration))
-    fit_part, stop_part, cal_part = parts
-    require_both_classes(fit_part.label, "fitting window")
-    require_both_classes(cal_part.label, "calibration window")
-    classifier = CategoricalLgbm(
-        categorical=tuple(categorical),
-        params=config.lightgbm,
-        early_stopping_rounds=config.early_stopping_rounds,
-        seed=config.seed,
-        offset_feature=config.offset_feature,
-        increasing=increasing,
-        decreasing=decreasing,
-    ).fit(fit_part.features, fit_part.label, eval_set=(stop_part.features, stop_part.label))
-    calibrator, method, _ = calibrate(
-        classifier, cal_part.features, cal_part.label, tuple(config.calibration_methods)
-    )
-    return classifier, calibrator, method, parts
-
-
 def global_rate_baseline(train: Examples, test: Examples) -> np.ndarray:
     """The training window's positive rate for every test row."""
     return np.full(len(test), float(train.label.mean()))
 
 
-def logistic_regression_baseline(categorical: list[str], seed: int) -> BaselineFunction:
-    """Logistic regression on the model's features (one-hot categoricals, scaled numerics)."""
+def backtest_candidates(
+    examples: Examples, folds: list[Fold], config: TrainConfig, spec: CandidateSpec
+) -> BacktestResult:
+    """Every candidate and baseline on the same folds (the global rate is the only fit-free baseline)."""
+    rows = list(dict.fromkeys([*candidate_rows(config, spec), *spec.baseline_models()]))
 
-    def logistic(train: Examples, test: Examples) -> np.ndarray:
-        numeric = [c for c in train.features.columns if c not in categorical]
-        model = logistic_baseline(categorical, numeric, seed)
-        model.fit(as_text_frame(train.features, categorical), train.label.astype(int))
-        return np.asarray(model.predict_proba(as_text_frame(test.features, categorical))[:, 1])
+    def fit(train: Examples, cutoff: pd.Timestamp) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
+        return {
+            row: fitted.predict_proba for row, fitted in fit_candidates(train, config, spec, rows).items()
+        }
 
-    return logistic
+    return run_backtest(examples, folds, fit, {spec.global_row: global_rate_baseline})
+
+
+ModelBuilder = Callable[[Fitted, Examples, pd.Timestamp, TrainConfig], Any]
 
 
 def train_with_backtest(
     examples: Examples,
     as_of: pd.Timestamp,
     config: TrainConfig,
-    gap_days: int,
     feature_set: FeatureSet,
-    backtest: Callable[[Examples, list[Fold]], BacktestResult],
-    fit_final: Callable[[Examples, pd.Timestamp], Any],
+    spec: CandidateSpec,
+    build_model: ModelBuilder,
+    derived: list[Derived],
 ) -> Training:
-    """Backtest on rolling-origin folds, then fit the final model on everything known at ``as_of``."""
-    folds = make_folds(
-        examples.event_time,
-        as_of,
-        config.backtest.folds,
-        config.backtest.test_days,
-        gap_days,
-        config.backtest.min_train_days,
+    """Backtest the candidates, choose one by the declared rule, fit it on everything known at ``as_of``."""
+    config, shape = resolve_backtest(config, examples.event_time, as_of)
+    n_folds, test_days, min_train = config.backtest_shape()
+    gap_days = config.gap_days
+    folds = make_folds(examples.event_time, as_of, n_folds, test_days, gap_days, min_train)
+    result = backtest_candidates(examples, folds, config, spec)
+    choice = choose_candidate(
+        result.mean(), candidate_rows(config, spec), spec.baselines(), config.gate.tie_tolerance
     )
-    result = backtest(examples, folds)
     train_end = as_of - pd.Timedelta(days=gap_days)
     final_train = examples.known_at(as_of, train_end)
     require_both_classes(final_train.label, f"final training window (before {train_end.date()})")
-    model = fit_final(final_train, as_of)
+    fitted = fit_candidates(final_train, config, spec, [choice.row])[choice.row]
+    model = build_model(fitted, final_train, as_of, config)
     sample = min(config.reference_sample_rows, len(final_train))
     reference = (
         final_train.features.sample(sample, random_state=config.seed) if sample else final_train.features
     )
-    reliability = reliability_table(
-        result.predictions["label"].to_numpy(), result.predictions["p"].to_numpy()
-    )
+    reliability = reliability_table(result.predictions["label"].to_numpy(), result.scores(choice.row))
     return Training(
         model=model,
         backtest=result,
@@ -205,18 +187,7 @@ def train_with_backtest(
         reference=reference,
         reliability=reliability,
         importance=model.classifier.importance(),
+        config=config,
+        choice=choice,
+        derived=[*derived, *shape],
     )
-
-
-def backtest_with(
-    examples: Examples,
-    folds: list[Fold],
-    fit: Callable[[Examples, pd.Timestamp], Any],
-    baselines: Mapping[str, BaselineFunction],
-) -> BacktestResult:
-    """``run_backtest`` with a fit function returning a model that has ``predict_proba``."""
-
-    def fit_predictor(train: Examples, cutoff: pd.Timestamp) -> Callable[[pd.DataFrame], np.ndarray]:
-        return fit(train, cutoff).predict_proba
-
-    return run_backtest(examples, folds, fit_predictor, baselines)

@@ -10,7 +10,7 @@ from supplierrisk.modeling.config import DISRUPTION_DEFAULTS, TrainConfig, load_
 from supplierrisk.modeling.disruption import build_disruption_examples, risk_direction
 from tests.unit.features.conftest import random_history
 
-CONFIG = TrainConfig.model_validate({"model": "disruption"})
+CONFIG = TrainConfig.model_validate({"model": "disruption", "features": {"severe_delay_days": 14}})
 FEATURES = CONFIG.feature_config(0, 0.0)
 EVENT = DisruptionEvent()
 
@@ -79,14 +79,18 @@ def test_risk_directions() -> None:
 def test_disruption_config_defaults_and_overrides(tmp_path) -> None:
     assert CONFIG.features.windows_days == DISRUPTION_DEFAULTS["features"]["windows_days"]
     assert CONFIG.offset_feature is None
-    assert CONFIG.gate.reference_models == ["logistic_regression"]
+    # The logistic regression is a gated baseline and a candidate, like the learned model.
+    assert "logistic_regression" in CONFIG.gate.candidates
     path = tmp_path / "d.yaml"
     path.write_text(
-        "model: disruption\nevent:\n  kind: severe_share\n  horizon_days: 60\n"
+        "model: disruption\nevent:\n  kind: severe_share\n  horizon_days: 60\n  severe_delay_days: 14\n"
         "features:\n  prior_strength_lines: 5\n"
     )
     loaded = load_train_config(path, "disruption")
-    assert loaded.event.event() == DisruptionEvent(kind="severe_share", horizon_days=60)
+    # The event's pseudo-lines are the features' prior strength (one smoothing for both).
+    assert loaded.event_definition() == DisruptionEvent(kind="severe_share", horizon_days=60, prior_lines=5)
+    # One severity threshold: setting it on the event sets the features' too.
+    assert loaded.features.severe_delay_days == 14
     # Nested sections merge with the disruption defaults.
     assert loaded.features.windows_days == [90, 180, 365]
     assert loaded.features.prior_strength_lines == 5
