@@ -10,7 +10,7 @@ censored, early-resolving subset.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,7 +119,6 @@ def require_both_classes(label: np.ndarray, what: str) -> None:
 Predictor = Callable[[pd.DataFrame], np.ndarray]
 # Fits every candidate on a training window and returns a predictor per backtest row.
 FitFunction = Callable[["Examples", pd.Timestamp], dict[str, Predictor]]
-BaselineFunction = Callable[["Examples", "Examples"], np.ndarray]
 
 
 @dataclass
@@ -143,10 +142,8 @@ class BacktestResult:
         return self.predictions[column].to_numpy(dtype=float)
 
 
-def run_backtest(
-    examples: Examples, folds: list[Fold], fit: FitFunction, baselines: Mapping[str, BaselineFunction]
-) -> BacktestResult:
-    """Train at each fold's cut-off, score its test window, and score the baselines on the same rows."""
+def run_backtest(examples: Examples, folds: list[Fold], fit: FitFunction) -> BacktestResult:
+    """Train every row (candidates and baselines) at each fold's cut-off and score its test window."""
     rows = []
     predictions = []
     for fold in folds:
@@ -161,8 +158,6 @@ def run_backtest(
             train.label, f"fold {fold.number} training window (before {fold.train_end.date()})"
         )
         scored = {row: predictor(test.features) for row, predictor in fit(train, fold.cutoff).items()}
-        for name, baseline in baselines.items():
-            scored[name] = baseline(train, test)
         for name, p in scored.items():
             metrics = binary_metrics(test.label, p)
             rows.append(

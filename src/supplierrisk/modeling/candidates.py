@@ -17,7 +17,7 @@ early-stopping and calibration parts. Categorical levels come from all its rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -99,20 +99,22 @@ def candidate_rows(config: TrainConfig, spec: CandidateSpec) -> list[str]:
     return [*rows, spec.global_row]
 
 
-Parts = tuple[Examples, Examples, Examples, Examples, Examples]
+class Parts(NamedTuple):
+    """A training window split by time: fit, early stopping, calibration, the first two together, all."""
+
+    fit: Examples
+    stop: Examples
+    cal: Examples
+    head: Examples
+    whole: Examples
 
 
 def _parts(train: Examples, config: TrainConfig) -> Parts:
-    """Fit, early-stopping and calibration parts, fit + early-stopping together, and the whole window."""
     s = config.split
     fit_part, stop_part, cal_part = train.split((s.fit, s.early_stopping, s.calibration))
     n = len(train)
     head = train.subset(np.arange(n) < int(n * (s.fit + s.early_stopping)))
-    return fit_part, stop_part, cal_part, head, train
-
-
-def _whole(parts: Parts) -> Examples:
-    return parts[4]
+    return Parts(fit_part, stop_part, cal_part, head, train)
 
 
 def _learned(
@@ -143,7 +145,7 @@ def _searched(
     Each setting is fitted on the fit part and stopped early on the next part; the one with the
     best AUC there is kept (ties: the first).
     """
-    fit_part, stop_part = parts[0], parts[1]
+    fit_part, stop_part = parts.fit, parts.stop
     best: CategoricalLgbm | None = None
     for overrides in config.lightgbm_search or [{}]:
         trial = _learned(
@@ -163,7 +165,7 @@ def _searched(
 def _lightgbm(
     parts: Parts, config: TrainConfig, spec: CandidateSpec, categories: dict[str, list[str]]
 ) -> Fitted:
-    fit_part, _, cal_part, _, _ = parts
+    fit_part, cal_part = parts.fit, parts.cal
     require_both_classes(fit_part.label, "fitting window")
     require_both_classes(cal_part.label, "calibration window")
     scorer = _searched(parts, config, spec, categories)
@@ -175,7 +177,7 @@ def _lightgbm(
     # The setting, the trees and the calibration were chosen out of time; now learn from the whole
     # window, the latest lines included (under drift they say the most), with as many trees.
     params = {**(scorer.params or {}), "n_estimators": max(1, scorer.best_iteration_)}
-    refit = _learned(_whole(parts), config, spec, categories, params, None)
+    refit = _learned(parts.whole, config, spec, categories, params, None)
     return _refit_or_not(Fitted(LEARNED, scorer, calibrator, method), refit, cal_part)
 
 
@@ -185,12 +187,12 @@ def _logistic(
     spec: CandidateSpec,
     categories: dict[str, list[str]],
 ) -> Fitted:
-    _, _, cal_part, head, _ = parts
+    cal_part, head = parts.cal, parts.head
     require_both_classes(head.label, "logistic regression's fitting window")
     scorer = LogisticScorer(spec.categorical, config.seed).fit(head.features, head.label, categories)
     calibrator, method, _ = calibrate(scorer, cal_part.features, cal_part.label, ("sigmoid",))
     if config.refit_on_window:
-        whole = _whole(parts)
+        whole = parts.whole
         refit = LogisticScorer(spec.categorical, config.seed).fit(whole.features, whole.label, categories)
         return _refit_or_not(Fitted("logistic_regression", scorer, calibrator, method), refit, cal_part)
     return Fitted("logistic_regression", scorer, calibrator, method)
@@ -270,7 +272,7 @@ def fit_candidates(
     if wanted & {"logistic_regression", "blend"}:
         fitted["logistic_regression"] = _logistic(parts, config, spec, categories)
     if "blend" in wanted:
-        fitted["blend"] = _blend(fitted[LEARNED], fitted["logistic_regression"], parts[2])
+        fitted["blend"] = _blend(fitted[LEARNED], fitted["logistic_regression"], parts.cal)
     for row, column, is_fitted in spec.trailing:
         if row in wanted:
             fitted[row] = _trailing(train, row, column, is_fitted, categories)

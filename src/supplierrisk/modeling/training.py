@@ -127,15 +127,10 @@ def risk_bands(p: np.ndarray, medium: float, high: float) -> np.ndarray:
     return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
 
 
-def global_rate_baseline(train: Examples, test: Examples) -> np.ndarray:
-    """The training window's positive rate for every test row."""
-    return np.full(len(test), float(train.label.mean()))
-
-
 def backtest_candidates(
     examples: Examples, folds: list[Fold], config: TrainConfig, spec: CandidateSpec
 ) -> BacktestResult:
-    """Every candidate and baseline on the same folds (the global rate is the only fit-free baseline)."""
+    """Every candidate and baseline on the same folds (the global rate among them, as a fitted constant)."""
     rows = list(dict.fromkeys([*candidate_rows(config, spec), *spec.baseline_models()]))
 
     def fit(train: Examples, cutoff: pd.Timestamp) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
@@ -143,7 +138,7 @@ def backtest_candidates(
             row: fitted.predict_proba for row, fitted in fit_candidates(train, config, spec, rows).items()
         }
 
-    return run_backtest(examples, folds, fit, {spec.global_row: global_rate_baseline})
+    return run_backtest(examples, folds, fit)
 
 
 ModelBuilder = Callable[[Fitted, Examples, pd.Timestamp, TrainConfig], Any]

@@ -54,9 +54,12 @@ def test_each_fold_trains_only_on_what_was_known_at_its_cutoff() -> None:
         assert (train.known_time <= cutoff).all()
         assert (train.event_time < cutoff - pd.Timedelta(days=60)).all()
         assert train.event_time.is_monotonic_increasing
-        return {"model": lambda features: 1 / (1 + np.exp(-2 * features["x"].to_numpy()))}
+        return {
+            "model": lambda features: 1 / (1 + np.exp(-2 * features["x"].to_numpy())),
+            "half": lambda features: np.full(len(features), 0.5),
+        }
 
-    result = run_backtest(ex, folds, fit, {"half": lambda train, test: np.full(len(test), 0.5)})
+    result = run_backtest(ex, folds, fit)
     assert len(seen) == 3
     assert set(result.table["model"]) == {"model", "half"}
     means = result.mean()
