@@ -159,7 +159,9 @@ def api_tour(settings: Settings) -> list[str]:
                     break
                 time.sleep(0.1)
             ready = call("/ready")
-            suppliers = call("/v1/suppliers?min_band=medium&limit=3")
+            # The riskiest three whatever their band: a history may have none at medium or above.
+            flagged = call("/v1/suppliers?min_band=medium&limit=1")
+            suppliers = call("/v1/suppliers?limit=3")
             top = suppliers["items"][0]
             detail = call("/v1/suppliers/" + urllib.parse.quote(top["supplier_id"], safe=""))
             category = call("/v1/categories/" + urllib.parse.quote(str(top["main_category"]), safe=""))
@@ -169,7 +171,8 @@ def api_tour(settings: Settings) -> list[str]:
             thread.join(timeout=30)
     lines = [
         f"GET /ready: {ready['status']}, models {ready['models']}, batch {ready['batch']['batch_id']}",
-        f"GET /v1/suppliers?min_band=medium&limit=3: {suppliers['total']} suppliers at medium risk or above",
+        f"GET /v1/suppliers?min_band=medium: {flagged['total']} suppliers at medium risk or above",
+        f"GET /v1/suppliers?limit=3: the riskiest of {suppliers['total']}",
     ]
     for item in suppliers["items"]:
         otd = item["kpis"]["otd_rate"]
@@ -177,7 +180,7 @@ def api_tour(settings: Settings) -> list[str]:
             f"  {item['supplier_id']}: risk {item['risk_score']} ({item['risk_band']}),"
             f" OTD {_pct(otd['value'])} [{_pct(otd['lo'])}, {_pct(otd['hi'])}]"
         )
-    lines.append(f"GET /v1/suppliers/{top['supplier_id']}: drivers")
+    lines.append(f"GET /v1/suppliers/{top['supplier_id']}: {detail['recent_change']}; drivers")
     lines += [f"  - {d['text']}" for d in detail["drivers"]]
     if open_line is not None:
         lines.append(

@@ -86,9 +86,12 @@ def format_supplier_risk(scored: pd.DataFrame) -> str:
     for row in scored.itertuples(index=False):
         category = row.main_category if isinstance(row.main_category, str) else "-"
         lines = [
-            f"{row.supplier_id}  [{category}]  p={row.p_disruption:.2f}  score {row.risk_score}"
+            f"{row.supplier_id}  [{category}]  p={row.p_disruption:.1%}  score {row.risk_score}"
             f"  {str(row.risk_band).upper()}"
         ]
+        change = getattr(row, "recent_change", None)
+        if isinstance(change, str):
+            lines.append(f"    now: {change}")
         for i in (1, 2, 3):
             text = getattr(row, f"driver_{i}", None)
             if isinstance(text, str):

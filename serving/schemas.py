@@ -376,6 +376,9 @@ class SupplierDetail(SupplierSummary):
 
     batch: BatchRef
     models: dict[str, str]
+    recent_change: str | None = Field(
+        default=None, description="The recent late share against the supplier's usual one, in words."
+    )
     drivers: list[Driver]
     kpi_trend: list[QuarterKpis]
     open_lines: list[OpenLine]

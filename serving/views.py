@@ -316,6 +316,7 @@ def supplier_detail(current: Deployment, supplier_id: str) -> schemas.SupplierDe
         **_summary_fields(view.risk),
         batch=_batch(current),
         models=current.versions,
+        recent_change=_value(view.risk.get("recent_change")),
         drivers=[_driver(d) for d in drivers],
         kpi_trend=trend,
         open_lines=[

@@ -65,7 +65,7 @@ class DisruptionEvent:
 
     Lines *due* in the horizon are those with ``promised_date`` in ``(a, a + horizon]``.
 
-    - ``excursion``: in some ``window_days`` block of the horizon the
+    - ``excursion`` (default): in some ``window_days`` block of the horizon the
       supplier's late share is clearly above *its own* normal. A block is judged
       only when at least ``min_judged_lines`` lines fall due in it; its late share's
       Wilson lower bound (one-sided, ``confidence``) must exceed the normal by
@@ -77,7 +77,7 @@ class DisruptionEvent:
       likelier: a supplier with a steady late share has no event at any volume.
     - ``onset``: an excursion in the horizon while the ``window_days`` before ``a`` were
       not one (a new disruption, not one under way).
-    - ``any_severe`` (default): at least one due line is severe (at least
+    - ``any_severe``: at least one due line is severe (at least
       ``severe_delay_days`` late, or undelivered that long after its promise). Driven by
       volume: a supplier with many lines due is likelier to have one severe slip.
     - ``severe_share``: at least one due line is severe and severe lines are at least
@@ -87,7 +87,7 @@ class DisruptionEvent:
     ``label_reach_days`` after ``a``: once the horizon's last promise is settled.
     """
 
-    kind: str = "any_severe"
+    kind: str = "excursion"
     horizon_days: int = 90
     severe_delay_days: int = 14
     min_severe_share: float = 0.2

@@ -15,7 +15,7 @@ from supplierrisk.features import FeatureConfig, HistoryIndex, build_line_featur
 from supplierrisk.features.suppliers import SupplierHistoryIndex, active_snapshots
 from supplierrisk.labels import open_lines
 from supplierrisk.modeling.disruption import DISRUPTION_OUTPUTS, DisruptionModel
-from supplierrisk.modeling.drivers import category_medians, explain_rows
+from supplierrisk.modeling.drivers import category_medians, explain_rows, recent_change
 from supplierrisk.modeling.otd import OTD_OUTPUTS, OtdModel
 
 LINE_KEYS = ("po_id", "line_id", "supplier_id")
@@ -237,5 +237,8 @@ def score_supplier_risk_with_features(
             category_medians(frame),
             severe_days=model.feature_config.severe_delay_days,
         )
+        # What changed, whatever the drivers: the recent late share against the supplier's usual one.
+        short = min(model.feature_config.windows_days)
+        drivers["recent_change"] = [recent_change(row, short) for _, row in shown.iterrows()]
         out = pd.concat([out, drivers], axis=1)
     return out.reset_index(drop=True), frame.loc[out.index].reset_index(drop=True)

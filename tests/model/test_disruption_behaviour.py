@@ -14,8 +14,11 @@ from supplierrisk.synth import SynthConfig, generate_history
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[DisruptionModel, pd.DataFrame, pd.Timestamp]:
+    """A model of the volume-driven event (a severe line due), on a small history."""
     synth = generate_history(SynthConfig(suppliers=150, years=3.0, seed=11))
-    config = TrainConfig.model_validate({"model": "disruption", "backtest": {"folds": 2, "test_days": 120}})
+    config = TrainConfig.model_validate(
+        {"model": "disruption", "event": {"kind": "any_severe"}, "backtest": {"folds": 2, "test_days": 120}}
+    )
     training = train_disruption(synth.history, synth.export_date, config, Tolerances())
     return training.model, synth.history, synth.export_date
 
@@ -38,8 +41,9 @@ def risk(model: DisruptionModel, history: pd.DataFrame, as_of: pd.Timestamp) -> 
     return scored.set_index("supplier_id")["p_disruption"]
 
 
-def test_adding_severe_delays_to_recent_history_never_lowers_risk(trained) -> None:
-    model, history, as_of = trained
+@pytest.mark.parametrize("fixture", ["trained", "excursion_trained"])
+def test_adding_severe_delays_to_recent_history_never_lowers_risk(fixture: str, request) -> None:
+    model, history, as_of = request.getfixturevalue(fixture)
     base = risk(model, history, as_of)
     delivered = history["delivered_date"]
     # Recent deliveries that arrived on time and took at least 20 days: move each promise to 20 days

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -317,6 +318,11 @@ def test_supplier_page_has_drivers_trend_open_lines_and_categories(api: TestClie
     assert body["p_disruption"] == chosen["p_disruption"]
     assert len(body["drivers"]) == 3
     assert all(d["text"] for d in body["drivers"])
+    assert re.fullmatch(
+        r"late share \d+% over the last 90 days \(\d+ of \d+ lines\) against a usual \d+%"
+        r"|no outcome known in the last 90 days to compare with its usual late share",
+        body["recent_change"],
+    ), body["recent_change"]
     assert [q["quarter"] for q in body["kpi_trend"]] == ["2024Q2", "2024Q3", "2024Q4", "2025Q1"]
     p_late = [x["p_late"] for x in body["open_lines"]]
     assert len(p_late) == chosen["open_lines_scored"]

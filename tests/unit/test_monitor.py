@@ -40,7 +40,7 @@ def test_lines_with_known_outcomes_are_checked() -> None:
 def test_supplier_events_wait_for_the_horizon_to_settle() -> None:
     scored = pd.DataFrame({"supplier_id": ["A", "B"], "p_disruption": [0.2, 0.9]})
     as_of = pd.Timestamp("2024-01-15")
-    event = DisruptionEvent()
+    event = DisruptionEvent(kind="any_severe")
     early = check_suppliers(scored, history(), pd.Timestamp("2024-03-01"), as_of, event)
     assert early["n"] == 0
     assert early["settles_on"] == "2024-04-28"

@@ -86,7 +86,7 @@ class BandSection(_Strict):
 class EventSection(_Strict):
     """The disruption event (see ``supplierrisk.labels.DisruptionEvent``) and the snapshot calendar."""
 
-    kind: Literal["excursion", "onset", "any_severe", "severe_share"] = "any_severe"
+    kind: Literal["excursion", "onset", "any_severe", "severe_share"] = "excursion"
     horizon_days: int | None = Field(default=None, ge=1)
     severe_delay_days: int | None = Field(default=None, ge=1)
     min_severe_share: float = Field(default=0.2, gt=0.0, le=1.0)

@@ -360,6 +360,11 @@ def describe(
     return f"{feature.replace('_', ' ')} = {shown}"
 
 
+def recent_change(row: pd.Series, window_days: int) -> str:
+    """The supplier's late share over the last ``window_days`` against its usual one, in words."""
+    return describe(f"sup_late_excursion_{window_days}d", row)
+
+
 def category_medians(features: pd.DataFrame, group: str = "main_category") -> pd.DataFrame:
     """Per group value, the median of every numeric feature (the peer comparison in the sentences)."""
     numeric = features.select_dtypes(include="number")

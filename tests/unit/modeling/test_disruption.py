@@ -12,7 +12,7 @@ from tests.unit.features.conftest import random_history
 
 CONFIG = TrainConfig.model_validate({"model": "disruption", "features": {"severe_delay_days": 14}})
 FEATURES = CONFIG.feature_config(0, 0.0)
-EVENT = DisruptionEvent()
+EVENT = DisruptionEvent(kind="any_severe")
 
 
 @pytest.mark.parametrize("seed", [0, 1])

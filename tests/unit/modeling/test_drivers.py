@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from supplierrisk.modeling.drivers import category_medians, describe, explain_rows
+from supplierrisk.modeling.drivers import category_medians, describe, explain_rows, recent_change
 
 ROW = pd.Series(
     {
@@ -62,6 +62,16 @@ ROW = pd.Series(
 )
 def test_sentences(feature: str, median: float, expected: str) -> None:
     assert describe(feature, ROW, median) == expected
+
+
+def test_recent_change_compares_the_recent_late_share_with_the_longest_window() -> None:
+    # 12 of 48 lines late in 90 days; the longest late-rate window in the row (180 days) is the usual.
+    row = ROW.copy()
+    row["sup_late_rate_180d"] = 0.08
+    expected = "late share 25% over the last 90 days (12 of 48 lines) against a usual 8%"
+    assert recent_change(row, 90) == expected
+    unknown = recent_change(row.drop("sup_known_lines_90d"), 90)
+    assert unknown.startswith("no outcome known in the last 90 days")
 
 
 def test_severe_threshold_follows_the_config() -> None:
