@@ -50,13 +50,12 @@ def test_run_is_logged_with_baselines_on_the_same_folds(trained: tuple[Settings,
     table = report.table
     # Every row of a fold is scored on the same test window and training set.
     assert table.groupby("fold")[["test_start", "test_end", "n_train"]].nunique().eq(1).all().all()
-    # Snapshots are monthly; the last test window ends a label's reach (horizon + severe days) before the
-    # as-of, both derived from the history and logged with their rules.
-    severe = int(run.data.params["derived.severe_delay_days"])
+    # Snapshots are monthly; the last test window ends a label's reach before the as-of: for the default
+    # event, the horizon (derived, logged with its rule) plus the on-time tolerance (0) plus one day.
     assert run.data.params["derived.event.snapshot_frequency"] == "MS"
     assert "median delay of" in run.data.params["derived.severe_delay_days.rule"]
-    assert report.gap_days == 90 + severe
-    assert pd.Timestamp(table["test_end"].max()) == AS_OF - pd.Timedelta(days=90 + severe)
+    assert report.gap_days == 90 + 0 + 1
+    assert pd.Timestamp(table["test_end"].max()) == AS_OF - pd.Timedelta(days=91)
     version = client.get_model_version_by_alias(DISRUPTION_MODEL_NAME, CHALLENGER)
     assert str(version.version) == report.version
 
