@@ -22,14 +22,15 @@ install: $(STAMP) ## Create .venv and install the package with dev tools
 demo: install ## Set up and run the main job end to end on the bundled SCMS data
 	$(VENV)/bin/supplierrisk demo
 
-test: install ## Run the tests with coverage
-	$(PY) -m pytest
+test: install ## Run the tests with coverage (fails under 90% of lines and branches)
+	$(PY) -m pytest --cov-fail-under=90
 
-check: install ## Lint, format check, type check and the layer rule (.importlinter)
+check: install ## Lint, format check, type check, the layer rules (.importlinter), function lengths
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(PY) tools/function_lengths.py --limit 80
 
 format: install ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

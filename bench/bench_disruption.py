@@ -26,7 +26,7 @@ from supplierrisk.features import known_history
 from supplierrisk.features.suppliers import SupplierHistoryIndex, active_snapshots, snapshot_dates
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.disruption import train_disruption
-from supplierrisk.scoring import history_at, score_supplier_risk
+from supplierrisk.modeling.scoring import history_at, score_supplier_risk
 from supplierrisk.synth import SynthConfig, generate_history
 
 

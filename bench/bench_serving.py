@@ -42,10 +42,10 @@ import pandas as pd
 from pipelines.ingest import run_ingest
 from pipelines.score import run_score
 from pipelines.train import run_train
-from supplierrisk.apikeys import create_key
 from supplierrisk.features import latest_day
 from supplierrisk.ingest import get_preset
-from supplierrisk.scoring import history_at, line_features
+from supplierrisk.modeling.scoring import history_at, line_features
+from supplierrisk.service.apikeys import create_key
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store
 from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, load_model, promote, version_for_alias

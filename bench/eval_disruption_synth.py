@@ -39,7 +39,7 @@ from supplierrisk.features.suppliers import SupplierHistoryIndex
 from supplierrisk.labels import EVENT_KINDS, disruption_labels
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.disruption import DisruptionModel, train_disruption
-from supplierrisk.scoring import history_at, score_supplier_risk, supplier_snapshot_features
+from supplierrisk.modeling.scoring import history_at, score_supplier_risk, supplier_snapshot_features
 from supplierrisk.synth import SynthConfig, SynthHistory, disruption_truth, generate_history
 
 SCORERS = ("model", "trailing severe rate", "trailing late rate", "oracle", "own event, foreseen")

@@ -71,7 +71,7 @@ TABLE_COLUMNS = (
 
 def _exit_codes() -> list[tuple[type[BaseException], int]]:
     """Known failures and their exit codes, most specific first (the README's table)."""
-    from supplierrisk.batchstore import BatchLockedError
+    from supplierrisk.batch.folders import BatchLockedError
     from supplierrisk.features import AsOfOutsideDataError
     from supplierrisk.tracking import MissingChampionError
 
@@ -467,9 +467,10 @@ def drift(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full summary as JSON.")] = False,
 ) -> None:
     """Print the drift summary of the latest batch: features, scores, unseen values, retrain advice."""
-    from pipelines.monitor import format_drift, latest_drift
+    from pipelines.monitor import format_drift
+    from supplierrisk.monitoring.checks import latest_drift_summary
 
-    summary = latest_drift(Settings(), _as_of(as_of))
+    summary = latest_drift_summary(Settings(), _as_of(as_of))
     typer.echo(json.dumps(summary, indent=2, default=str) if as_json else format_drift(summary))
 
 
@@ -539,7 +540,7 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
-    from supplierrisk.apikeys import create_key
+    from supplierrisk.service.apikeys import create_key
 
     settings = Settings()
     key, record = create_key(settings.keys_path, role, name)
@@ -553,7 +554,7 @@ def keys_create(
 @user_errors
 def keys_list() -> None:
     """Name, role and creation time of every key (never the keys)."""
-    from supplierrisk.apikeys import load_keys
+    from supplierrisk.service.apikeys import load_keys
 
     settings = Settings()
     keys = load_keys(settings.keys_path)
@@ -567,7 +568,7 @@ def keys_list() -> None:
 @user_errors
 def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
     """Remove a key; a running service refuses it from its next request on."""
-    from supplierrisk.apikeys import revoke_key
+    from supplierrisk.service.apikeys import revoke_key
 
     settings = Settings()
     record = revoke_key(settings.keys_path, name)

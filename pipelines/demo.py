@@ -10,12 +10,13 @@ import pandas as pd
 
 from pipelines.ingest import run_ingest
 from pipelines.kpis import run_kpis
-from pipelines.monitor import format_drift, latest_drift
+from pipelines.monitor import format_drift
 from pipelines.predict import format_supplier_risk, run_predict_disruption
 from pipelines.score import run_score
 from pipelines.train import run_train
 from supplierrisk.features import latest_day
 from supplierrisk.ingest import get_preset
+from supplierrisk.monitoring.checks import latest_drift_summary
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store
 
@@ -98,7 +99,7 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
             " ==",
             batch.format_text(),
             "",
-            format_drift(latest_drift(settings)),
+            format_drift(latest_drift_summary(settings)),
         ]
         where = f"batch folder: {batch.folder}\nresults database: {settings.results_url}"
         parts += [
@@ -131,7 +132,7 @@ def api_tour(settings: Settings) -> list[str]:
     import uvicorn
 
     from serving.app import create_app
-    from supplierrisk.apikeys import create_key
+    from supplierrisk.service.apikeys import create_key
 
     with tempfile.TemporaryDirectory() as tmp, socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -9,7 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from supplierrisk.features import resolve_as_of
-from supplierrisk.scoring import history_at, no_open_lines_reason, score_open_lines, score_supplier_risk
+from supplierrisk.modeling.scoring import (
+    history_at,
+    no_open_lines_reason,
+    score_open_lines,
+    score_supplier_risk,
+)
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store, write_csv, write_parquet
 from supplierrisk.tracking import CHAMPION, DISRUPTION_MODEL_NAME, OTD_MODEL_NAME, connect, load_model

@@ -20,7 +20,7 @@ from serving.errors import install_error_handlers
 from serving.middleware import BodyLimit, ServerTiming
 from serving.routes import ROUTERS
 from serving.state import DeploymentHolder
-from supplierrisk.apikeys import KeyRing
+from supplierrisk.service.apikeys import KeyRing
 from supplierrisk.settings import Settings
 
 log = logging.getLogger("supplierrisk.serving")

@@ -5,7 +5,7 @@ import logging
 from fastapi import HTTPException
 from fastapi.security import APIKeyHeader
 
-from supplierrisk.apikeys import ApiKey, KeyFileError, KeyRing
+from supplierrisk.service.apikeys import ApiKey, KeyFileError, KeyRing
 
 log = logging.getLogger("supplierrisk.serving")
 

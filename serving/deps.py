@@ -16,8 +16,8 @@ from starlette.datastructures import State
 from serving import views
 from serving.auth import api_key_header, authenticate
 from serving.state import DeploymentHolder
-from supplierrisk.apikeys import ApiKey, KeyRing
-from supplierrisk.deployment import Deployment
+from supplierrisk.service.apikeys import ApiKey, KeyRing
+from supplierrisk.service.deployment import Deployment
 from supplierrisk.settings import Settings
 
 T = TypeVar("T")

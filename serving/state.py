@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mlflow import MlflowClient
 
-from supplierrisk.deployment import (
+from supplierrisk.service.deployment import (
     Deployment,
     latest_batch_id,
     load_deployment,

@@ -12,10 +12,10 @@ import pandas as pd
 from fastapi import HTTPException
 
 from serving import schemas
-from supplierrisk.deployment import Deployment, ModelCard
+from supplierrisk.modeling.scoring import score_new_lines
 from supplierrisk.schema import POST_OUTCOME_FIELDS, from_records
-from supplierrisk.scoring import score_new_lines
-from supplierrisk.views import (
+from supplierrisk.service.deployment import Deployment, ModelCard
+from supplierrisk.service.sourcing import (
     NotFoundError,
     category_view,
     filter_suppliers,

@@ -186,6 +186,125 @@ def one_sided_lower_bound(
     return wilson_interval(successes, trials, 2.0 * confidence - 1.0)[0]
 
 
+@dataclass(frozen=True)
+class _KnownLines:
+    """Per line, what is known at as-of: the dates and quantities, and which population it falls in."""
+
+    order: np.ndarray
+    promised: np.ndarray
+    delivered_day: np.ndarray
+    ordered: np.ndarray
+    received: np.ndarray
+    rejected: np.ndarray
+    price: np.ndarray
+    invoice: np.ndarray
+    due: np.ndarray
+    delivered: np.ndarray
+    overdue: np.ndarray
+    window: np.ndarray
+    on_time: np.ndarray
+
+
+def _known_lines(
+    lines: pd.DataFrame, order: np.ndarray, t: float, window_days: int, tol: float
+) -> _KnownLines:
+    """The lines' facts as known at day ``t``: a delivery after it is not known yet, nor its quantities."""
+    promised = _days(lines["promised_date"])
+    delivered_day = _days(lines["delivered_date"]) if "delivered_date" in lines else _nan(len(lines))
+    delivered = delivered_day <= t  # NaN (never delivered) compares False
+    due = promised + tol
+    delivered_day = np.where(delivered, delivered_day, np.nan)
+    return _KnownLines(
+        order=order,
+        promised=promised,
+        delivered_day=delivered_day,
+        ordered=_num(lines, "quantity_ordered"),
+        received=np.where(delivered, _num(lines, "quantity_received"), np.nan),
+        rejected=np.where(delivered, _num(lines, "quantity_rejected"), np.nan),
+        price=_num(lines, "unit_price"),
+        invoice=np.where(delivered, _num(lines, "invoice_unit_price"), np.nan),
+        due=due,
+        delivered=delivered,
+        overdue=~delivered & (t > due),
+        window=(promised > t - window_days) & (promised <= t),
+        on_time=delivered & (delivered_day <= due),
+    )
+
+
+def _delivery_kpis(
+    acc: _Acc, k: _KnownLines, lines: pd.DataFrame, params: KpiParams
+) -> dict[str, np.ndarray]:
+    """OTD against the current and the first promise, and OTIF (in-full known unless already late)."""
+    out: dict[str, np.ndarray] = {}
+    evaluated = k.window & (k.delivered | k.overdue)
+    otd_n = acc.count(evaluated)
+    otd_k = acc.count(evaluated & k.on_time)
+    out["otd_lines"] = otd_n
+    out["on_time_lines"] = otd_k
+    out["otd_rate"] = _ratio(otd_k, otd_n)
+    out["otd_rate_lo"], out["otd_rate_hi"] = wilson_interval(otd_k, otd_n, params.confidence)
+    # The same lines judged against their first promise (a re-confirmed date can hide a slip).
+    tol = float(params.on_time_tolerance_days)
+    first_due = _days(lines[PROMISED_DATE_FIRST]) + tol if PROMISED_DATE_FIRST in lines else k.due
+    first_due = np.where(np.isnan(first_due), k.due, first_due)
+    first_k = acc.count(evaluated & k.delivered & (k.delivered_day <= first_due))
+    out["otd_first_promise_rate"] = _ratio(first_k, otd_n)
+    out["otd_first_promise_rate_lo"], out["otd_first_promise_rate_hi"] = wilson_interval(
+        first_k, otd_n, params.confidence
+    )
+    with np.errstate(invalid="ignore"):
+        in_full = k.received >= k.ordered * (1.0 - params.in_full_tolerance)
+    otif_pop = evaluated & ~np.isnan(k.ordered) & (~k.on_time | ~np.isnan(k.received))
+    otif_n = acc.count(otif_pop)
+    otif_k = acc.count(otif_pop & k.on_time & in_full)
+    out["otif_lines"] = otif_n
+    out["on_time_in_full_lines"] = otif_k
+    out["otif_rate"] = _ratio(otif_k, otif_n)
+    out["otif_rate_lo"], out["otif_rate_hi"] = wilson_interval(otif_k, otif_n, params.confidence)
+    return out
+
+
+def _lead_time_kpis(acc: _Acc, k: _KnownLines) -> dict[str, np.ndarray]:
+    """Actual and promised lead times, and how late the late lines were."""
+    out: dict[str, np.ndarray] = {}
+    lead_pop = k.window & k.delivered & ~np.isnan(k.order)
+    lead = k.delivered_day - k.order
+    out["lead_time_mean_days"] = acc.mean(lead_pop, lead)
+    out["lead_time_p50_days"], out["lead_time_p90_days"] = acc.quantiles(lead_pop, lead, (0.5, 0.9))
+    out["lead_time_std_days"] = acc.std(lead_pop, lead)
+    promised_lead = k.promised - k.order
+    out["promised_lead_time_mean_days"] = acc.mean(k.window & ~np.isnan(promised_lead), promised_lead)
+    late_pop = k.window & k.delivered & ~k.on_time
+    out["late_lines"] = acc.count(late_pop)
+    out["days_late_mean"] = acc.mean(late_pop, k.delivered_day - k.promised)
+    return out
+
+
+def _quantity_and_price_kpis(acc: _Acc, k: _KnownLines, params: KpiParams) -> dict[str, np.ndarray]:
+    """Fill and reject rates (quantity ratios with delta-method intervals) and invoice price variance."""
+    out: dict[str, np.ndarray] = {}
+    known = k.window & k.delivered
+    fill_pop = known & ~np.isnan(k.ordered) & ~np.isnan(k.received)
+    out["fill_lines"] = acc.count(fill_pop)
+    fill, fill_lo, fill_hi = acc.ratio_interval(fill_pop, k.received, k.ordered, params.confidence, cap=None)
+    out["fill_rate"], out["fill_rate_lo"], out["fill_rate_hi"] = fill, fill_lo, fill_hi
+    reject_pop = known & ~np.isnan(k.received) & ~np.isnan(k.rejected)
+    out["reject_lines"] = acc.count(reject_pop)
+    rej, rej_lo, rej_hi = acc.ratio_interval(reject_pop, k.rejected, k.received, params.confidence, cap=1.0)
+    out["reject_rate"], out["reject_rate_lo"], out["reject_rate_hi"] = rej, rej_lo, rej_hi
+    out["reject_ppm"], out["reject_ppm_lo"], out["reject_ppm_hi"] = rej * 1e6, rej_lo * 1e6, rej_hi * 1e6
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ipv_pop = known & (k.price > 0) & ~np.isnan(k.invoice)
+        rel = (k.invoice - k.price) / k.price
+    ipv_n = acc.count(ipv_pop)
+    ipv_k = acc.count(ipv_pop & (np.abs(rel) > params.price_variance_tolerance))
+    out["ipv_lines"] = ipv_n
+    out["ipv_share"] = _ratio(ipv_k, ipv_n)
+    out["ipv_share_lo"], out["ipv_share_hi"] = wilson_interval(ipv_k, ipv_n, params.confidence)
+    out["ipv_mean_pct"] = acc.mean(ipv_pop, rel * 100.0)
+    return out
+
+
 def compute_kpis(
     history: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -202,7 +321,6 @@ def compute_kpis(
         raise ValueError(f"history lacks required column(s): {', '.join(dict.fromkeys(missing))}")
     as_of = pd.Timestamp(as_of).normalize()
     t = float(as_of.value // _NS_PER_DAY)
-    tol = float(params.on_time_tolerance_days)
 
     skipped = _skipped_kpis(history)
     if "category" in by_keys and len(history) and not has_values(history, "category"):
@@ -213,100 +331,19 @@ def compute_kpis(
         exists &= history[key].notna().to_numpy()
     lines = history.loc[exists]
     codes, keys = _group_codes(lines, by_keys)
-    g = len(keys)
-    acc = _Acc(codes, g)
+    acc = _Acc(codes, len(keys))
+    k = _known_lines(lines, order_all[exists], t, window_days, float(params.on_time_tolerance_days))
 
-    order = order_all[exists]
-    promised = _days(lines["promised_date"])
-    delivered_day = _days(lines["delivered_date"]) if "delivered_date" in lines else _nan(len(lines))
-    ordered = _num(lines, "quantity_ordered")
-    received = _num(lines, "quantity_received")
-    rejected = _num(lines, "quantity_rejected")
-    price = _num(lines, "unit_price")
-    invoice = _num(lines, "invoice_unit_price")
+    out: dict[str, np.ndarray] = {
+        "window_lines": acc.count(k.window),
+        "delivered_lines": acc.count(k.window & k.delivered),
+    }
+    out |= _delivery_kpis(acc, k, lines, params)
+    out |= _lead_time_kpis(acc, k)
+    out |= _quantity_and_price_kpis(acc, k, params)
 
-    due = promised + tol
-    delivered = delivered_day <= t  # NaN (never delivered) compares False
-    # A delivery after as_of is not known yet: its date and outcome quantities are hidden.
-    delivered_day = np.where(delivered, delivered_day, np.nan)
-    received = np.where(delivered, received, np.nan)
-    rejected = np.where(delivered, rejected, np.nan)
-    invoice = np.where(delivered, invoice, np.nan)
-    is_open = ~delivered
-    overdue = is_open & (t > due)
-    window = (promised > t - window_days) & (promised <= t)
-    on_time = delivered & (delivered_day <= due)
-    late = delivered & ~on_time
-
-    out: dict[str, np.ndarray] = {}
-    out["window_lines"] = acc.count(window)
-    out["delivered_lines"] = acc.count(window & delivered)
-
-    # OTD
-    evaluated = window & (delivered | overdue)
-    otd_n = acc.count(evaluated)
-    otd_k = acc.count(evaluated & on_time)
-    out["otd_lines"] = otd_n
-    out["on_time_lines"] = otd_k
-    out["otd_rate"] = _ratio(otd_k, otd_n)
-    out["otd_rate_lo"], out["otd_rate_hi"] = wilson_interval(otd_k, otd_n, params.confidence)
-    # The same lines judged against their first promise (a re-confirmed date can hide a slip).
-    first_due = _days(lines[PROMISED_DATE_FIRST]) + tol if PROMISED_DATE_FIRST in lines else due
-    first_due = np.where(np.isnan(first_due), due, first_due)
-    first_k = acc.count(evaluated & delivered & (delivered_day <= first_due))
-    out["otd_first_promise_rate"] = _ratio(first_k, otd_n)
-    out["otd_first_promise_rate_lo"], out["otd_first_promise_rate_hi"] = wilson_interval(
-        first_k, otd_n, params.confidence
-    )
-
-    # OTIF: in-full status must be known unless the line already failed on time.
-    with np.errstate(invalid="ignore"):
-        in_full = received >= ordered * (1.0 - params.in_full_tolerance)
-    otif_pop = evaluated & ~np.isnan(ordered) & (~on_time | ~np.isnan(received))
-    otif_n = acc.count(otif_pop)
-    otif_k = acc.count(otif_pop & on_time & in_full)
-    out["otif_lines"] = otif_n
-    out["on_time_in_full_lines"] = otif_k
-    out["otif_rate"] = _ratio(otif_k, otif_n)
-    out["otif_rate_lo"], out["otif_rate_hi"] = wilson_interval(otif_k, otif_n, params.confidence)
-
-    # Lead times
-    lead_pop = window & delivered & ~np.isnan(order)
-    lead = delivered_day - order
-    out["lead_time_mean_days"] = acc.mean(lead_pop, lead)
-    out["lead_time_p50_days"], out["lead_time_p90_days"] = acc.quantiles(lead_pop, lead, (0.5, 0.9))
-    out["lead_time_std_days"] = acc.std(lead_pop, lead)
-    promised_lead = promised - order
-    out["promised_lead_time_mean_days"] = acc.mean(window & ~np.isnan(promised_lead), promised_lead)
-    late_pop = window & late
-    out["late_lines"] = acc.count(late_pop)
-    out["days_late_mean"] = acc.mean(late_pop, delivered_day - promised)
-
-    # Fill and reject rates: quantity ratios with delta-method intervals.
-    fill_pop = window & delivered & ~np.isnan(ordered) & ~np.isnan(received)
-    out["fill_lines"] = acc.count(fill_pop)
-    fill, fill_lo, fill_hi = acc.ratio_interval(fill_pop, received, ordered, params.confidence, cap=None)
-    out["fill_rate"], out["fill_rate_lo"], out["fill_rate_hi"] = fill, fill_lo, fill_hi
-    reject_pop = window & delivered & ~np.isnan(received) & ~np.isnan(rejected)
-    out["reject_lines"] = acc.count(reject_pop)
-    rej, rej_lo, rej_hi = acc.ratio_interval(reject_pop, rejected, received, params.confidence, cap=1.0)
-    out["reject_rate"], out["reject_rate_lo"], out["reject_rate_hi"] = rej, rej_lo, rej_hi
-    out["reject_ppm"], out["reject_ppm_lo"], out["reject_ppm_hi"] = rej * 1e6, rej_lo * 1e6, rej_hi * 1e6
-
-    # Invoice price variance
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ipv_pop = window & delivered & (price > 0) & ~np.isnan(invoice)
-        rel = (invoice - price) / price
-    ipv_n = acc.count(ipv_pop)
-    ipv_k = acc.count(ipv_pop & (np.abs(rel) > params.price_variance_tolerance))
-    out["ipv_lines"] = ipv_n
-    out["ipv_share"] = _ratio(ipv_k, ipv_n)
-    out["ipv_share_lo"], out["ipv_share_hi"] = wilson_interval(ipv_k, ipv_n, params.confidence)
-    out["ipv_mean_pct"] = acc.mean(ipv_pop, rel * 100.0)
-
-    # Spend
-    value = ordered * price
-    spend_pop = window & ~np.isnan(value)
+    value = k.ordered * k.price
+    spend_pop = k.window & ~np.isnan(value)
     if "spend" not in skipped:
         currencies = _currencies(lines, spend_pop)
         if len(currencies) > 1:
@@ -316,13 +353,12 @@ def compute_kpis(
     out["spend_lines"] = acc.count(spend_pop)
     spend = acc.total(spend_pop, value)
     out["spend"] = spend
-
     # At as_of, whole history
-    out["open_lines"] = acc.count(is_open)
-    out["overdue_lines"] = acc.count(overdue)
+    out["open_lines"] = acc.count(~k.delivered)
+    out["overdue_lines"] = acc.count(k.overdue)
 
     table = pd.concat([keys, pd.DataFrame(out, index=keys.index)], axis=1)
-    _add_shares_and_concentration(table, lines, by_keys, window, spend_pop, value, spend)
+    _add_shares_and_concentration(table, lines, by_keys, k.window, spend_pop, value, spend)
     table = _blank_skipped(table, skipped)
     # Counts at as_of (whole history) go last, after the window KPIs and spend.
     at_as_of = ["open_lines", "overdue_lines"]

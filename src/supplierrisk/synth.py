@@ -502,6 +502,60 @@ def _pick(u: Array, probabilities: Array, rows: Array | None = None) -> Array:
     return (u[:, None] >= edges).sum(axis=1).astype(np.int8)
 
 
+@dataclass(frozen=True)
+class _Orders:
+    """Purchase orders (one row per PO, chronological): supplier, day, lines, route, mode, lead, load."""
+
+    sup: Array
+    day: Array
+    lines: Array
+    dest: Array
+    urgent: Array
+    drift: Array
+    mode: Array
+    incoterm: Array
+    lead: Array
+    usual_lead: Array
+    overload: Array
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """PO lines (rows in PO order, line 1..k within a PO) with their order-time facts."""
+
+    po: Array
+    line_no: Array
+    sup: Array
+    country: Array
+    day: Array
+    mode: Array
+    urgent: Array
+    drift: Array
+    dest: Array
+    category: Array
+    item: Array
+    n_items: int
+    quantity: Array
+    price: Array
+    lead: Array
+    promised: Array
+    km: Array
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """What happened to each line; open lines (delivered after export) have no outcome quantities."""
+
+    p_late: Array  # the true late probability, 1 for the always-late suppliers
+    late: Array
+    delay: Array
+    delivered: Array
+    is_open: Array
+    received: Array
+    rejected: Array
+    invoice: Array
+
+
 def _make_lines(
     config: SynthConfig,
     cal: _Calendar,
@@ -510,11 +564,19 @@ def _make_lines(
     streams: dict[str, np.random.Generator],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Orders, lines, late logits and outcomes: the history and its truth, rows aligned."""
-    rng = streams["orders"]
+    orders = _make_orders(config, cal, sup, streams["orders"])
+    lines = _make_line_facts(config, sup, orders, streams["lines"])
+    in_episode = disrupted_days[lines.sup, np.minimum(lines.promised, cal.n_ext - 1)]
+    p_late = _late_probability(cal, sup, orders, lines, in_episode)
+    outcomes = _make_outcomes(config, cal, lines, p_late, in_episode, streams["outcomes"])
+    return _assemble(config, sup, orders, lines, outcomes, in_episode)
+
+
+def _make_orders(config: SynthConfig, cal: _Calendar, sup: _Suppliers, rng: np.random.Generator) -> _Orders:
+    """Poisson PO counts per supplier-month, a day within the month, then each PO's route, mode and lead."""
     n_sup, n_periods = config.suppliers, len(cal.period_first)
     drift_day = (config.drift_start - config.start_date).days
 
-    # --- Purchase orders: Poisson counts per supplier-month, then a day within the month.
     lines_per_po = 1.0 + LINES_PER_PO_EXTRA
     surge = rng.gamma(SURGE_SHAPE, 1.0 / SURGE_SHAPE, size=(n_sup, n_periods))
     rate = (sup.size / lines_per_po / 365.25)[:, None] * (cal.period_weight / cal.mean_weight)[None, :]
@@ -568,8 +630,30 @@ def _make_lines(
     po_overload = np.clip(recent / usual_30[po_sup] - 1.0, 0.0, 2.0)
     del recent
 
-    # --- Lines: expand POs (rows are in PO order, line 1..k within a PO).
-    rng = streams["lines"]
+    return _Orders(
+        sup=po_sup,
+        day=po_day,
+        lines=po_lines,
+        dest=po_dest,
+        urgent=po_urgent,
+        drift=po_drift,
+        mode=po_mode,
+        incoterm=po_incoterm,
+        lead=po_lead,
+        usual_lead=po_usual,
+        overload=po_overload,
+    )
+
+
+def _make_line_facts(
+    config: SynthConfig, sup: _Suppliers, orders: _Orders, rng: np.random.Generator
+) -> _Lines:
+    """Expand the POs into lines: category, item, quantity, price, promised date and distance."""
+    n_sup = config.suppliers
+    po_lines, po_sup, po_day, po_mode = orders.lines, orders.sup, orders.day, orders.mode
+    po_urgent, po_drift, po_dest, po_lead = orders.urgent, orders.drift, orders.dest, orders.lead
+    distance, _ = _route_tables()
+    n_po = len(po_sup)
     line_po = np.repeat(np.arange(n_po, dtype=np.int32), po_lines)
     n = len(line_po)
     po_first = np.r_[0, np.cumsum(po_lines, dtype=np.int64)[:-1]]
@@ -608,7 +692,34 @@ def _make_lines(
     del backorder
     km = (distance[country, dest] * np.exp(0.05 * rng.standard_normal(n))).round(1)
 
-    # --- Late logit.
+    return _Lines(
+        po=line_po,
+        line_no=line_no,
+        sup=s,
+        country=country,
+        day=day,
+        mode=mode,
+        urgent=urgent,
+        drift=drift,
+        dest=dest,
+        category=category,
+        item=item,
+        n_items=n_items,
+        quantity=quantity,
+        price=price,
+        lead=lead,
+        promised=promised,
+        km=km,
+    )
+
+
+def _late_probability(
+    cal: _Calendar, sup: _Suppliers, orders: _Orders, lines: _Lines, in_episode: Array
+) -> Array:
+    """Each line's true late probability from the documented logit (step 5 of ``generate_history``)."""
+    s, day, country, category, mode = lines.sup, lines.day, lines.country, lines.category, lines.mode
+    urgent, drift, km, lead, line_po = lines.urgent, lines.drift, lines.km, lines.lead, lines.po
+    po_usual, po_overload, promised = orders.usual_lead, orders.overload, lines.promised
     cat_logit = np.array([c[5] for c in CATEGORIES], dtype=np.float32)
     country_logit = np.array([c[1] for c in COUNTRIES], dtype=np.float32)
     month_logit = np.tile(np.asarray(LATE_MONTH_LOGIT, dtype=np.float32), (len(COUNTRIES), 1))
@@ -616,7 +727,6 @@ def _make_lines(
         if c[0] in ("China", "Vietnam"):
             month_logit[i, 1] += LUNAR_NEW_YEAR_LOGIT
     promised_ext = np.minimum(promised, cal.n_ext - 1)
-    in_episode = disrupted_days[s, promised_ext]
     logit = sup.base_logit[s] + sup.trend[s] * ((day - cal.n_days / 2) / 365.25).astype(np.float32)
     logit += country_logit[country] + cat_logit[category] + MODE_LOGIT[mode]
     logit += np.float32(URGENT_LOGIT) * urgent
@@ -628,12 +738,31 @@ def _make_lines(
     drift_country = [c[0] for c in COUNTRIES].index(DRIFT_COUNTRY)
     logit += np.float32(DRIFT_COUNTRY_LOGIT) * (drift & (country == drift_country))
     logit += np.float32(DISRUPTION_LOGIT) * in_episode
-    del tightness, promised_ext, lead_f
+    del tightness, promised_ext
     p_late = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
     del logit
 
-    # --- Outcomes (own stream: identical draws whatever the parameters above).
-    rng = streams["outcomes"]
+    return p_late
+
+
+def _make_outcomes(
+    config: SynthConfig,
+    cal: _Calendar,
+    lines: _Lines,
+    p_late: Array,
+    in_episode: Array,
+    rng: np.random.Generator,
+) -> _Outcomes:
+    """Late or not, delays, early deliveries, short shipments, rejects and invoice prices (own stream)."""
+    s, mode, promised, lead, quantity, price = (
+        lines.sup,
+        lines.mode,
+        lines.promised,
+        lines.lead,
+        lines.quantity,
+        lines.price,
+    )
+    n = len(s)
     always_late = s < config.always_late_suppliers
     p_late = np.where(always_late, 1.0, p_late)
     late = rng.random(n) < p_late
@@ -665,7 +794,36 @@ def _make_lines(
     rejected[is_open] = np.nan
     invoice[is_open] = np.nan
 
-    # --- Assemble: object string columns index small tables, so strings are shared, not copied.
+    return _Outcomes(p_late, late, delay, delivered, is_open, received, rejected, invoice)
+
+
+def _assemble(
+    config: SynthConfig,
+    sup: _Suppliers,
+    orders: _Orders,
+    lines: _Lines,
+    outcomes: _Outcomes,
+    in_episode: Array,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history and truth frames; object string columns index small tables, so strings are shared."""
+    s, line_po, line_no, n_items, item = lines.sup, lines.po, lines.line_no, lines.n_items, lines.item
+    n, n_po = len(s), len(orders.sup)
+    country, category, day, promised, mode = (
+        lines.country,
+        lines.category,
+        lines.day,
+        lines.promised,
+        lines.mode,
+    )
+    dest, urgent, km, quantity, price = lines.dest, lines.urgent, lines.km, lines.quantity, lines.price
+    delivered, is_open, late, delay = outcomes.delivered, outcomes.is_open, outcomes.late, outcomes.delay
+    received, rejected, invoice, p_late = (
+        outcomes.received,
+        outcomes.rejected,
+        outcomes.invoice,
+        outcomes.p_late,
+    )
+    po_incoterm = orders.incoterm
     start = config.start_date
     supplier_id = sup.frame["supplier_id"].to_numpy()[s]
     po_id = _ids("PO", np.arange(1, n_po + 1), 7)[line_po]

@@ -245,3 +245,43 @@ def run_config(client: MlflowClient, run_id: str) -> dict[str, Any] | None:
     except MlflowException:
         return None
     return dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+BATCH_EXPERIMENT = "batch-scoring"
+
+
+def log_batch_run(
+    settings: Settings,
+    client: MlflowClient,
+    content: dict[str, Any],
+    published: bool,
+    warnings_seen: list[str],
+    artifacts: list[Path],
+) -> None:
+    """One MLflow run per batch: its manifest, row counts, durations, drift headline and files."""
+    experiment = ensure_experiment(client, BATCH_EXPERIMENT, settings)
+    m = content
+    with mlflow.start_run(experiment_id=experiment, run_name=f"batch-{m['as_of']}"):
+        mlflow.set_tags({"batch_id": m["batch_id"], "as_of": m["as_of"], "published": str(published)})
+        mlflow.log_params(
+            {
+                "as_of": m["as_of"],
+                "otd_version": m["models"]["otd"]["version"],
+                "disruption_version": m["models"]["disruption"]["version"],
+                "data_sha256": m["data"]["sha256"],
+            }
+        )
+        metrics = {
+            "rows_read": m["rows_read"],
+            "open_lines_scored": m["rows_scored"]["open_lines"],
+            "suppliers_scored": m["rows_scored"]["suppliers"],
+        }
+        metrics.update({f"seconds_{k}": v for k, v in m["durations_seconds"].items()})
+        metrics.update({k: v for k, v in m.get("drift", {}).items() if isinstance(v, int | float)})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        mlflow.log_dict(m, "manifest.json")
+        if warnings_seen:
+            mlflow.log_text("\n".join(warnings_seen) + "\n", "warnings.txt")
+        for path in artifacts:
+            if path.exists():
+                mlflow.log_artifact(str(path))

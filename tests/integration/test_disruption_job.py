@@ -107,8 +107,9 @@ def test_cli_train_predict_and_promote(trained: tuple[Settings, TrainReport], mo
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["predict", "disruption", "--as-of", "2015-06-01", "--top", "3"])
     assert result.exit_code == 0, result.output
-    blocks = [line for line in result.output.splitlines() if not line.startswith("    - ")]
+    blocks = [line for line in result.output.splitlines() if not line.startswith(("    - ", "    now: "))]
     assert len(blocks) == 3
+    assert result.output.count("    now: ") == 3  # what changed recently, per supplier
     assert result.output.count("    - ") == 9
     result = runner.invoke(app, ["predict", "disruption", "--as-of", "2015-06-01", "--category", "NOPE"])
     assert result.exit_code == 2

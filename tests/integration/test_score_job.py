@@ -17,7 +17,7 @@ from pipelines.cli import app
 from pipelines.ingest import run_ingest
 from pipelines.score import run_score
 from pipelines.train import run_train
-from supplierrisk import batchstore, results
+from supplierrisk.batch import folders, results
 from supplierrisk.ingest import get_preset
 from supplierrisk.settings import Settings
 
@@ -46,7 +46,7 @@ def test_batch_is_published_complete_and_consistent(home: Path) -> None:
     settings = Settings(home=home)
     report = run_score(settings, AS_OF)
     folder = report.folder
-    assert batchstore.latest_batch(settings.batches_dir) == folder
+    assert folders.latest_batch(settings.batches_dir) == folder
     assert results.latest_batch_id(settings.results_url) == report.batch_id
     m = report.manifest
     # Every store row is either scored or skipped for one stated reason.
@@ -61,10 +61,12 @@ def test_batch_is_published_complete_and_consistent(home: Path) -> None:
     suppliers = pd.read_parquet(folder / "suppliers.parquet")
     assert suppliers["p_disruption"].is_monotonic_decreasing
     assert suppliers["driver_1"].notna().all()
-    # Expected late share of a supplier's open lines is the mean p_late of those lines.
-    top = suppliers.iloc[0]
+    # Expected late share of a supplier's open lines is the mean p_late of those lines (none: empty).
+    with_open = suppliers["supplier_id"].isin(lines["supplier_id"])
+    top = suppliers.loc[with_open].iloc[0]
     own = lines.loc[lines["supplier_id"] == top["supplier_id"], "p_late"]
     assert top["expected_late_share_open"] == pytest.approx(own.mean())
+    assert suppliers.loc[~with_open, "expected_late_share_open"].isna().all()
     categories = pd.read_parquet(folder / "categories.parquet")
     arv = categories.set_index("category").loc["ARV"]
     assert arv["open_lines_scored"] == (lines["category"] == "ARV").sum()
@@ -85,10 +87,25 @@ def test_rerun_is_identical_and_adds_no_rows(home: Path) -> None:
     assert {t: results.count_rows(settings.results_url, t) for t in before} == before
 
 
+# A batch run that stops at a stage until it is killed: the crash-test hook is injected, not configured.
+PAUSING_BATCH = """
+import sys, time
+from pathlib import Path
+import pandas as pd
+from pipelines.score import run_score
+from supplierrisk.settings import Settings
+stage, marker, day = sys.argv[1:]
+def pause(reached):
+    if reached == stage:
+        Path(marker).write_text(stage, encoding="utf-8")
+        time.sleep(600)
+run_score(Settings(), pd.Timestamp(day), pause=pause)
+"""
+
+
 def _start_batch(home: Path, as_of: str, pause_after: str, marker: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, SUPPLIERRISK_HOME=str(home), SUPPLIERRISK_BATCH_PAUSE_AFTER=pause_after)
-    env["SUPPLIERRISK_BATCH_PAUSE_MARKER"] = str(marker)
-    command = [sys.executable, "-c", "from pipelines.cli import main; main()", "score", "--as-of", as_of]
+    env = dict(os.environ, SUPPLIERRISK_HOME=str(home))
+    command = [sys.executable, "-c", PAUSING_BATCH, pause_after, str(marker), as_of]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
 
@@ -113,12 +130,12 @@ def test_a_killed_batch_leaves_the_previous_one_as_latest(
     _wait_for(marker, process)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    assert batchstore.latest_batch(settings.batches_dir) == previous.folder
+    assert folders.latest_batch(settings.batches_dir) == previous.folder
     assert results.latest_batch_id(settings.results_url) == previous.batch_id
     assert hashes(previous.folder) == previous.manifest["files_sha256"]
     # The killed run held the lock only while alive: the next batch runs, cleans up and publishes.
     after = run_score(settings, pd.Timestamp(day))
-    assert batchstore.latest_batch(settings.batches_dir) == after.folder
+    assert folders.latest_batch(settings.batches_dir) == after.folder
     assert not [p for p in settings.batches_dir.iterdir() if p.name.startswith((".tmp-", ".old-"))]
     run_score(settings, AS_OF)  # leave the June batch as latest for the other tests
 
@@ -126,7 +143,7 @@ def test_a_killed_batch_leaves_the_previous_one_as_latest(
 def test_exit_codes(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     monkeypatch.setenv("SUPPLIERRISK_HOME", str(home))
-    with batchstore.batch_lock(Settings(home=home).batches_dir):
+    with folders.batch_lock(Settings(home=home).batches_dir):
         locked = runner.invoke(app, ["score", "--as-of", "2015-06-01"])
     assert locked.exit_code == 6
     assert "another batch is running" in locked.output
@@ -156,15 +173,15 @@ def test_retention_keeps_the_last_batches_and_the_latest(home: Path) -> None:
     settings = Settings(home=home)
     run_score(settings, pd.Timestamp("2015-04-01"))
     run_score(settings, pd.Timestamp("2015-05-01"))
-    before = batchstore.list_batches(settings.batches_dir)
+    before = folders.list_batches(settings.batches_dir)
     assert len(before) >= 3
     report = run_score(settings, AS_OF, keep=2)
-    remaining = {m["batch_id"] for m in batchstore.list_batches(settings.batches_dir)}
+    remaining = {m["batch_id"] for m in folders.list_batches(settings.batches_dir)}
     # The two with the latest as-of days, and the published latest (June) whatever its rank.
     expected = {m["batch_id"] for m in before[-2:]} | {report.batch_id}
     assert remaining == expected
     assert set(report.pruned) == {m["batch_id"] for m in before} - expected
-    assert batchstore.latest_batch(settings.batches_dir) == report.folder
+    assert folders.latest_batch(settings.batches_dir) == report.folder
 
 
 def test_scheduler_examples_run_the_score_command_with_its_settings() -> None:

@@ -7,8 +7,8 @@ import pytest
 from supplierrisk.features import Tolerances
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.disruption import DisruptionModel, train_disruption
+from supplierrisk.modeling.scoring import history_at, score_supplier_risk
 from supplierrisk.schema import conform
-from supplierrisk.scoring import history_at, score_supplier_risk
 from supplierrisk.synth import SynthConfig, generate_history
 
 

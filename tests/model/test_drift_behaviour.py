@@ -3,11 +3,11 @@
 import pandas as pd
 import pytest
 
-from supplierrisk.drift import drift_section
 from supplierrisk.features import Tolerances
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.otd import train_otd
-from supplierrisk.scoring import history_at, score_open_lines_with_features
+from supplierrisk.modeling.scoring import history_at, score_open_lines_with_features
+from supplierrisk.monitoring.drift import drift_section
 from supplierrisk.synth import SynthConfig, generate_history
 
 # What the generator's drift switch changes: quantities x1.5 and promised lead times x0.75.

@@ -7,7 +7,7 @@ import pytest
 from supplierrisk.features import HistoryIndex, Tolerances
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.otd import OtdModel, is_lateness_feature, train_otd
-from supplierrisk.scoring import score_lines
+from supplierrisk.modeling.scoring import score_lines
 from supplierrisk.synth import SynthConfig, generate_history
 
 
@@ -24,7 +24,7 @@ def test_more_recent_lateness_never_lowers_the_late_probability(trained) -> None
     model, history, as_of = trained
     lines = history.tail(300)
     index = HistoryIndex(history, model.feature_config)
-    from supplierrisk.scoring import line_features
+    from supplierrisk.modeling.scoring import line_features
 
     features = line_features(model, index, lines, as_of)
     base = model.predict_proba(features)
@@ -56,7 +56,7 @@ def test_unseen_supplier_and_category_get_prior_driven_predictions(trained) -> N
 
 def test_drivers_name_features_that_push_the_probability_up(trained) -> None:
     model, history, as_of = trained
-    from supplierrisk.scoring import HistoryAt, score_new_lines
+    from supplierrisk.modeling.scoring import HistoryAt, score_new_lines
 
     at = HistoryAt(as_of, history, HistoryIndex(history, model.feature_config))
     scored = score_new_lines(model, at, history.tail(5), as_of, explain=True, top=3)

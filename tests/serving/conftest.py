@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from pipelines.score import run_score
 from pipelines.train import run_train
 from serving.app import create_app
-from supplierrisk.apikeys import create_key
 from supplierrisk.features import latest_day
+from supplierrisk.service.apikeys import create_key
 from supplierrisk.settings import Settings
 from supplierrisk.storage import write_parquet
 from supplierrisk.synth import SynthConfig, generate_history

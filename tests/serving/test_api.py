@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from serving import schemas
 from serving.app import create_app
-from supplierrisk.apikeys import create_key, revoke_key
+from supplierrisk.modeling.scoring import history_at, score_new_lines
 from supplierrisk.schema import conform
-from supplierrisk.scoring import history_at, score_new_lines
+from supplierrisk.service.apikeys import create_key, revoke_key
 from supplierrisk.tracking import MODEL_NAMES, connect, load_model
 from tests.serving.conftest import Stack, line
 

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from supplierrisk.apikeys import hash_key
+from supplierrisk.service.apikeys import hash_key
 from tests.serving.conftest import Stack, copy_home
 
 

@@ -224,87 +224,17 @@ class SupplierHistoryIndex(HistoryIndex):
         if self.countries is not None:
             queries["supplier_country"] = self._dominant(self.countries, sup, t)[0]
         feats = self.supplier_features(queries, as_of.set_axis(snapshots.index))
-        extra: dict[str, np.ndarray] = {}
-        strength = cfg.prior_strength_lines
-        short, long = min(cfg.windows_days), cfg.long_window_days
         with np.errstate(invalid="ignore", divide="ignore"):
-            overall = self.overall_severity.window_sum(np.zeros(n, dtype=np.int64), t, long)
-            global_severe = (overall[:, 1] + 1.0) / (overall[:, 0] + 2.0)
-            extra[f"global_severe_rate_{long}d"] = global_severe
-            severe_prior = global_severe
-            for name, (coder, index) in self.group_severity.items():
-                cols = GROUP_LEVELS[name]
-                if not all(c in queries.columns for c in cols):
-                    continue
-                sums = index.window_sum(coder.codes(queries[cols]), t, long)
-                # Every group rate shrinks toward the global rate; the supplier's own prior is its category's.
-                rate = smoothed_rate(sums[:, 1], sums[:, 0], global_severe, strength)
-                extra[f"{name}_severe_rate_{long}d"] = rate
-                if name == "category":
-                    severe_prior = rate
-            settled = self.severity.window_sums(sup, t, cfg.windows_days)
-            outcome = self.outcome.window_sums(sup, t, cfg.windows_days, columns=[1])
-            threshold_columns = list(range(5, 5 + len(cfg.delay_thresholds_days)))
-            delivered = self.delivered.window_sums(sup, t, cfg.windows_days, columns=[0, *threshold_columns])
-            fill = self.fill.window_sums(sup, t, cfg.windows_days) if self.has_otif else {}
-            for window in cfg.windows_days:
-                extra[f"sup_late_lines_{window}d"] = outcome[window][:, 0]
-                hits = settled[window]
-                extra[f"sup_severe_rate_{window}d"] = smoothed_rate(
-                    hits[:, 1], hits[:, 0], severe_prior, strength
-                )
-                extra[f"sup_delay_p90_days_{window}d"] = _p90_from_thresholds(
-                    delivered[window], cfg.delay_thresholds_days
-                )
-                if self.has_otif:
-                    received, ordered = fill[window][:, 0], fill[window][:, 1]
-                    extra[f"sup_fill_rate_{window}d"] = np.where(ordered > 0, received / ordered, np.nan)
-            extra[f"sup_severe_rate_trend_{short}d_vs_{long}d"] = (
-                extra[f"sup_severe_rate_{short}d"] - extra[f"sup_severe_rate_{long}d"]
+            extra, severe_prior = self._severity_rates(queries, t)
+            extra |= self._window_rates(sup, t, severe_prior)
+            extra |= self._trends(sup, t, feats, extra)
+            extra |= self._exposure(sup, t, extra[f"sup_severe_rate_{cfg.long_window_days}d"])
+            extra |= self._excursions(
+                sup, t, feats[f"sup_late_rate_{cfg.long_window_days}d"].to_numpy(dtype=float)
             )
-            extra[f"sup_late_rate_slope_per_quarter_{_SLOPE_QUARTERS * _QUARTER_DAYS}d"] = (
-                self._late_rate_slope(
-                    sup,
-                    t,
-                    feats[f"category_late_rate_{long}d"].to_numpy(dtype=float)
-                    if f"category_late_rate_{long}d" in feats
-                    else feats[f"global_late_rate_{long}d"].to_numpy(dtype=float),
-                )
-            )
-            lead_short = self.delivered.window_sum(sup, t, short, columns=[0, 2, 3])
-            count = lead_short[:, 0]
-            mean = np.where(count > 0, lead_short[:, 1] / count, np.nan)
-            std_short = np.sqrt(
-                np.clip(np.where(count > 1, lead_short[:, 2] / count - mean**2, np.nan), 0, None)
-            )
-            extra[f"sup_lead_time_std_days_{short}d"] = std_short
-            std_long = feats[f"sup_lead_time_std_days_{long}d"].to_numpy(dtype=float)
-            extra[f"sup_lead_time_std_change_{short}d_vs_{long}d"] = np.where(
-                std_long > 0, std_short / std_long - 1.0, np.nan
-            )
-            horizon = cfg.due_horizon_days
-            open_due = self.promised.open_due(sup, t, horizon)
-            extra[f"sup_open_lines_due_{horizon}d"] = open_due[:, 0]
-            if self.has_value:
-                extra[f"sup_open_value_due_{horizon}d"] = open_due[:, 1]
-            # Lines expected due in the horizon: those already open and due then, or as many as fell
-            # due in the last horizon (the usual flow), whichever is larger.
-            recent_due = self.due.window_sum(sup, t, horizon, columns=[0])[:, 0]
-            expected_due = np.maximum(open_due[:, 0], recent_due)
-            severe_rate = extra[f"sup_severe_rate_{long}d"]
-            extra[f"sup_expected_severe_lines_{horizon}d"] = expected_due * severe_rate
-            # The chance of at least one severe delay if each expected line slips independently.
-            extra[f"sup_severe_delay_prior_{horizon}d"] = 1.0 - (1.0 - severe_rate) ** expected_due
-            ordered_long = self.ordered.window_sum(sup, t, long, columns=[0])[:, 0]
-            extra[f"sup_ordered_lines_{long}d"] = ordered_long
-            ordered_short = self.ordered.window_sum(sup, t, short, columns=[0])[:, 0]
-            extra[f"sup_orders_{short}d_vs_usual"] = (ordered_short + 1.0) / (
-                ordered_long * short / long + 1.0
-            )
-            extra.update(self._excursions(sup, t, feats[f"sup_late_rate_{long}d"].to_numpy(dtype=float)))
             if self.categories is not None and self.category_orders is not None:
-                extra.update(
-                    self._breadth(self.categories, self.category_orders, sup, t, main_category, main_weight)
+                extra |= self._breadth(
+                    self.categories, self.category_orders, sup, t, main_category, main_weight
                 )
         for name, values in extra.items():
             feats[name] = np.asarray(values, dtype=np.float32)
@@ -317,6 +247,104 @@ class SupplierHistoryIndex(HistoryIndex):
             queries["supplier_country"].to_numpy() if "supplier_country" in queries else None,
         )
         return feats
+
+    def _severity_rates(
+        self, queries: pd.DataFrame, t: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Global and group severe-delay rates over the long window; the supplier's prior: its category's."""
+        cfg = self.config
+        long = cfg.long_window_days
+        n = len(t)
+        extra: dict[str, np.ndarray] = {}
+        overall = self.overall_severity.window_sum(np.zeros(n, dtype=np.int64), t, long)
+        global_severe = (overall[:, 1] + 1.0) / (overall[:, 0] + 2.0)
+        extra[f"global_severe_rate_{long}d"] = global_severe
+        severe_prior = global_severe
+        for name, (coder, index) in self.group_severity.items():
+            cols = GROUP_LEVELS[name]
+            if not all(c in queries.columns for c in cols):
+                continue
+            sums = index.window_sum(coder.codes(queries[cols]), t, long)
+            # Every group rate shrinks toward the global rate; the supplier's own prior is its category's.
+            rate = smoothed_rate(sums[:, 1], sums[:, 0], global_severe, cfg.prior_strength_lines)
+            extra[f"{name}_severe_rate_{long}d"] = rate
+            if name == "category":
+                severe_prior = rate
+        return extra, severe_prior
+
+    def _window_rates(
+        self, sup: np.ndarray, t: np.ndarray, severe_prior: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Per window: late lines, the smoothed severe rate, the p90 delay and the fill rate."""
+        cfg = self.config
+        extra: dict[str, np.ndarray] = {}
+        settled = self.severity.window_sums(sup, t, cfg.windows_days)
+        outcome = self.outcome.window_sums(sup, t, cfg.windows_days, columns=[1])
+        threshold_columns = list(range(5, 5 + len(cfg.delay_thresholds_days)))
+        delivered = self.delivered.window_sums(sup, t, cfg.windows_days, columns=[0, *threshold_columns])
+        fill = self.fill.window_sums(sup, t, cfg.windows_days) if self.has_otif else {}
+        for window in cfg.windows_days:
+            extra[f"sup_late_lines_{window}d"] = outcome[window][:, 0]
+            hits = settled[window]
+            extra[f"sup_severe_rate_{window}d"] = smoothed_rate(
+                hits[:, 1], hits[:, 0], severe_prior, cfg.prior_strength_lines
+            )
+            extra[f"sup_delay_p90_days_{window}d"] = _p90_from_thresholds(
+                delivered[window], cfg.delay_thresholds_days
+            )
+            if self.has_otif:
+                received, ordered = fill[window][:, 0], fill[window][:, 1]
+                extra[f"sup_fill_rate_{window}d"] = np.where(ordered > 0, received / ordered, np.nan)
+        return extra
+
+    def _trends(
+        self, sup: np.ndarray, t: np.ndarray, feats: pd.DataFrame, extra: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """The severe-rate trend, the quarterly late-rate slope, and lead-time variability and its change."""
+        cfg = self.config
+        short, long = min(cfg.windows_days), cfg.long_window_days
+        out: dict[str, np.ndarray] = {
+            f"sup_severe_rate_trend_{short}d_vs_{long}d": extra[f"sup_severe_rate_{short}d"]
+            - extra[f"sup_severe_rate_{long}d"]
+        }
+        category_rate = f"category_late_rate_{long}d"
+        prior = feats[category_rate] if category_rate in feats else feats[f"global_late_rate_{long}d"]
+        out[f"sup_late_rate_slope_per_quarter_{_SLOPE_QUARTERS * _QUARTER_DAYS}d"] = self._late_rate_slope(
+            sup, t, prior.to_numpy(dtype=float)
+        )
+        lead_short = self.delivered.window_sum(sup, t, short, columns=[0, 2, 3])
+        count = lead_short[:, 0]
+        mean = np.where(count > 0, lead_short[:, 1] / count, np.nan)
+        std_short = np.sqrt(np.clip(np.where(count > 1, lead_short[:, 2] / count - mean**2, np.nan), 0, None))
+        out[f"sup_lead_time_std_days_{short}d"] = std_short
+        std_long = feats[f"sup_lead_time_std_days_{long}d"].to_numpy(dtype=float)
+        out[f"sup_lead_time_std_change_{short}d_vs_{long}d"] = np.where(
+            std_long > 0, std_short / std_long - 1.0, np.nan
+        )
+        return out
+
+    def _exposure(self, sup: np.ndarray, t: np.ndarray, severe_rate: np.ndarray) -> dict[str, np.ndarray]:
+        """Open lines and value due in the horizon, expected severe delays there, and the order flow."""
+        cfg = self.config
+        short, long = min(cfg.windows_days), cfg.long_window_days
+        horizon = cfg.due_horizon_days
+        extra: dict[str, np.ndarray] = {}
+        open_due = self.promised.open_due(sup, t, horizon)
+        extra[f"sup_open_lines_due_{horizon}d"] = open_due[:, 0]
+        if self.has_value:
+            extra[f"sup_open_value_due_{horizon}d"] = open_due[:, 1]
+        # Lines expected due in the horizon: those already open and due then, or as many as fell
+        # due in the last horizon (the usual flow), whichever is larger.
+        recent_due = self.due.window_sum(sup, t, horizon, columns=[0])[:, 0]
+        expected_due = np.maximum(open_due[:, 0], recent_due)
+        extra[f"sup_expected_severe_lines_{horizon}d"] = expected_due * severe_rate
+        # The chance of at least one severe delay if each expected line slips independently.
+        extra[f"sup_severe_delay_prior_{horizon}d"] = 1.0 - (1.0 - severe_rate) ** expected_due
+        ordered_long = self.ordered.window_sum(sup, t, long, columns=[0])[:, 0]
+        extra[f"sup_ordered_lines_{long}d"] = ordered_long
+        ordered_short = self.ordered.window_sum(sup, t, short, columns=[0])[:, 0]
+        extra[f"sup_orders_{short}d_vs_usual"] = (ordered_short + 1.0) / (ordered_long * short / long + 1.0)
+        return extra
 
     def _late_rate_slope(self, sup: np.ndarray, t: np.ndarray, prior: np.ndarray) -> np.ndarray:
         """Least-squares slope of the smoothed quarterly late rate over the last year (per quarter)."""

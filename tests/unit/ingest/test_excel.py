@@ -40,7 +40,7 @@ HEADER = [
     "Order Quantity",
     "Net Price",
 ]
-# (po, item, vendor, group, ordered, due, received or None, qty, price)
+# Each line: PO, item, vendor, group, ordered on, due on, received on (or None), quantity, price.
 LINES = [
     (
         4500000101,

@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from supplierrisk.labels import DisruptionEvent
-from supplierrisk.monitor import calibration_by_decile, check_lines, check_suppliers, degradation
+from supplierrisk.monitoring.performance import (
+    calibration_by_decile,
+    check_lines,
+    check_suppliers,
+    degradation,
+)
 
 
 def history() -> pd.DataFrame:

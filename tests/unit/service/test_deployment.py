@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from supplierrisk import batchstore
-from supplierrisk.batch import TABLES
-from supplierrisk.deployment import backtest_summary, latest_batch_id, load_batch, store_stamp
+from supplierrisk.batch import folders
+from supplierrisk.batch.compute import TABLES
+from supplierrisk.service.deployment import backtest_summary, latest_batch_id, load_batch, store_stamp
 
 
 def test_backtest_summary_groups_mean_metrics_by_model() -> None:
@@ -37,11 +37,11 @@ def test_load_batch_follows_latest_and_reads_tables_and_drift(tmp_path: Path) ->
     folder.mkdir(parents=True)
     for name in TABLES:
         pd.DataFrame({"supplier_id": ["S1"]}).to_parquet(folder / f"{name}.parquet")
-    (folder / batchstore.DRIFT_JSON).write_text(json.dumps({"alert": False}), encoding="utf-8")
-    (folder / batchstore.MANIFEST).write_text(json.dumps({"batch_id": "20240101-abc", "as_of": "2024-01-01"}))
+    (folder / folders.DRIFT_JSON).write_text(json.dumps({"alert": False}), encoding="utf-8")
+    (folder / folders.MANIFEST).write_text(json.dumps({"batch_id": "20240101-abc", "as_of": "2024-01-01"}))
     # LATEST written last: until then no batch is visible.
     assert load_batch(root) is None
-    batchstore.set_latest(root, "20240101-abc")
+    folders.set_latest(root, "20240101-abc")
     batch = load_batch(root)
     assert batch is not None
     assert batch.batch_id == latest_batch_id(root) == "20240101-abc"
@@ -49,8 +49,8 @@ def test_load_batch_follows_latest_and_reads_tables_and_drift(tmp_path: Path) ->
     assert set(batch.tables) == set(TABLES)
     assert batch.drift == {"alert": False}
     assert batch.drift_html() is None
-    (folder / batchstore.DRIFT_SUPPLIERS_HTML).write_text("<html></html>", encoding="utf-8")
-    assert batch.drift_html("disruption") == folder / batchstore.DRIFT_SUPPLIERS_HTML
+    (folder / folders.DRIFT_SUPPLIERS_HTML).write_text("<html></html>", encoding="utf-8")
+    assert batch.drift_html("disruption") == folder / folders.DRIFT_SUPPLIERS_HTML
 
 
 def test_store_stamp_changes_with_the_file(tmp_path: Path) -> None:

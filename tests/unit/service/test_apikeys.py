@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from supplierrisk.apikeys import KeyFileError, KeyRing, create_key, hash_key, load_keys, revoke_key
+from supplierrisk.service.apikeys import KeyFileError, KeyRing, create_key, hash_key, load_keys, revoke_key
 
 
 def test_create_stores_hash_role_name_time_and_never_the_key(tmp_path: Path) -> None:

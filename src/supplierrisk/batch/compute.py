@@ -27,7 +27,7 @@ import pandas as pd
 from supplierrisk.kpis import KpiParams, compute_kpis
 from supplierrisk.modeling.disruption import DisruptionModel
 from supplierrisk.modeling.otd import OtdModel
-from supplierrisk.scoring import (
+from supplierrisk.modeling.scoring import (
     history_at,
     line_scope,
     score_open_lines_with_features,

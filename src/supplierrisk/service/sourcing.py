@@ -1,6 +1,6 @@
 """Sourcing views over a published batch: supplier lists, one supplier's page, category roll-ups.
 
-Pure functions of the batch tables (``supplierrisk.batch.TABLES``), so the API,
+Pure functions of the batch tables (``supplierrisk.batch.compute.TABLES``), so the API,
 notebooks and reports select, rank and page suppliers the same way.
 """
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from supplierrisk.views import (
+from supplierrisk.service.sourcing import (
     NotFoundError,
     category_view,
     filter_suppliers,

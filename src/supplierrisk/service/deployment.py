@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from supplierrisk import batchstore
-from supplierrisk.batch import TABLES
+from supplierrisk.batch import folders
+from supplierrisk.batch.compute import TABLES
 from supplierrisk.features import latest_day
 from supplierrisk.kpis import KpiParams, kpi_params, quarterly_kpis
 from supplierrisk.modeling.metrics import METRIC_NAMES
-from supplierrisk.scoring import HistoryAt, history_at
+from supplierrisk.modeling.scoring import HistoryAt, history_at
 from supplierrisk.settings import Settings
 from supplierrisk.storage import read_history
 from supplierrisk.tracking import (
@@ -73,7 +73,7 @@ class PublishedBatch:
 
     def drift_html(self, kind: str = "otd") -> Path | None:
         """The Evidently drift page of ``kind``'s features (otd or disruption), if the batch wrote one."""
-        name = batchstore.DRIFT_HTML if kind == "otd" else batchstore.DRIFT_SUPPLIERS_HTML
+        name = folders.DRIFT_HTML if kind == "otd" else folders.DRIFT_SUPPLIERS_HTML
         path = self.folder / name
         return path if path.exists() else None
 
@@ -163,18 +163,18 @@ def store_stamp(path: Path) -> tuple[int, int]:
 
 def latest_batch_id(root: Path) -> str | None:
     """The id LATEST points at (None before the first batch)."""
-    folder = batchstore.latest_batch(root)
+    folder = folders.latest_batch(root)
     return None if folder is None else folder.name
 
 
 def load_batch(root: Path) -> PublishedBatch | None:
     """The latest complete batch (LATEST is authoritative), or None before the first one."""
-    folder = batchstore.latest_batch(root)
+    folder = folders.latest_batch(root)
     if folder is None:
         return None
-    manifest = batchstore.read_manifest(folder)
+    manifest = folders.read_manifest(folder)
     tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
-    drift_path = folder / batchstore.DRIFT_JSON
+    drift_path = folder / folders.DRIFT_JSON
     drift = json.loads(drift_path.read_text(encoding="utf-8")) if drift_path.exists() else None
     return PublishedBatch(
         batch_id=str(manifest["batch_id"]),

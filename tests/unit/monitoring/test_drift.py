@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from supplierrisk.drift import feature_drift, prediction_drift, psi, unseen_values
+from supplierrisk.monitoring.drift import feature_drift, prediction_drift, psi, unseen_values
 
 
 def frames(seed: int = 0, n: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:

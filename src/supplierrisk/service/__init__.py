@@ -1,0 +1,1 @@
+"""What the API serves: the deployment (champions, store, latest batch), sourcing views, API keys."""
