@@ -14,7 +14,7 @@ from fastapi import HTTPException
 from serving import schemas
 from supplierrisk.modeling.scoring import score_new_lines
 from supplierrisk.schema import POST_OUTCOME_FIELDS, from_records
-from supplierrisk.service.deployment import Deployment, ModelCard
+from supplierrisk.service.deployment import Deployment
 from supplierrisk.service.sourcing import (
     NotFoundError,
     category_view,
@@ -115,26 +115,14 @@ def readiness(holder: Any, auth: bool) -> schemas.Ready:
     )
 
 
-def _model_info(card: ModelCard) -> schemas.ModelInfo:
-    return schemas.ModelInfo(
-        name=card.name,
-        alias=card.alias,
-        version=card.version,
-        run_id=card.run_id,
-        training_as_of=card.training_as_of,
-        data_window=card.data_window,
-        gate_decision=card.gate_decision,
-        served_candidate=card.served_candidate,
-        served=card.served,
-        backtest=card.backtest,
-    )
-
-
 def models(current: Deployment) -> schemas.ModelsResponse:
     """Champion and challenger cards of each model as read at the last load."""
     return schemas.ModelsResponse(
         models={
-            kind: {alias: _model_info(card) for alias, card in cards.items()}
+            kind: {
+                alias: schemas.ModelInfo.model_validate(card, from_attributes=True)
+                for alias, card in cards.items()
+            }
             for kind, cards in current.cards.items()
         },
         loaded=current.versions,

@@ -38,11 +38,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from supplierrisk.kpis import SCORABLE_KPIS
+from supplierrisk.yamlfile import read_yaml_mapping
 
 
 class ScorecardConfigError(ValueError):
@@ -99,15 +99,7 @@ class ScorecardConfig(BaseModel):
 def load_scorecard_config(path: Path | str) -> ScorecardConfig:
     """Read and validate a scorecard YAML; errors name the file and the offending key."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")  # a missing file raises FileNotFoundError naming it
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScorecardConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ScorecardConfigError(
-            f"{path}: expected a mapping with min_lines, estimate and criteria, got {type(data).__name__}"
-        )
+    data = read_yaml_mapping(path, "scorecard file", ScorecardConfigError)
     try:
         return ScorecardConfig.model_validate(data)
     except ValidationError as exc:

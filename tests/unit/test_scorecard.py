@@ -191,7 +191,7 @@ GOOD_CRITERION = "  - {kpi: otd_rate, weight: 1, worst: 0.5, best: 1.0}\n"
     ("text", "message"),
     [
         ("criteria: [\n", "not valid YAML"),
-        ("- just a list\n", "expected a mapping"),
+        ("- just a list\n", "must be a YAML mapping"),
         (
             "criteria:\n  - {kpi: otd_ratio, weight: 1, worst: 0, best: 1}\n",
             "criteria[0].kpi: unknown KPI 'otd_ratio'",
@@ -221,5 +221,5 @@ def test_config_errors_name_the_file_and_key(tmp_path: Path, text: str, message:
 
 def test_config_error_is_a_value_error_and_missing_file_is_reported(tmp_path: Path) -> None:
     assert issubclass(ScorecardConfigError, ValueError)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ScorecardConfigError, match="nope.yaml: cannot read scorecard file"):
         load_scorecard_config(tmp_path / "nope.yaml")

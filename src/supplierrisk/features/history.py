@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Self
+from enum import IntEnum
+from typing import Final, Self
 
 import numpy as np
 import pandas as pd
@@ -199,6 +200,52 @@ def _log1p_safe(values: np.ndarray) -> np.ndarray:
 GROUP_LEVELS = {"category": ["category"], "country": ["supplier_country"], "mode": ["ship_mode"]}
 
 
+class OutcomeColumn(IntEnum):
+    """Value columns of ``HistoryIndex.outcome``: lines at the day their outcome is known."""
+
+    KNOWN = 0
+    LATE = 1
+    OTIF_JUDGED = 2
+    OTIF_HIT = 3
+
+
+class DeliveredColumn(IntEnum):
+    """Value columns of ``HistoryIndex.delivered``: lines at their delivery day."""
+
+    LINES = 0
+    DELAY_DAYS = 1
+    LEAD_DAYS = 2
+    LEAD_DAYS_SQUARED = 3
+    VALUE = 4
+    FIRST_DELAY_THRESHOLD = 5  # then one column per ``delay_thresholds_days``
+
+
+class OrderedColumn(IntEnum):
+    """Value columns of ``HistoryIndex.ordered``: lines at their order day."""
+
+    LINES = 0
+    PROMISED_LEAD_DAYS = 1
+    LOG_VALUE = 2
+    LOG_QUANTITY = 3
+    VALUE = 4
+
+
+# Column 0 of every index counts its events (lines).
+LINES: Final = 0
+_DELAY_AND_LEAD: Final[list[int]] = [
+    DeliveredColumn.LINES,
+    DeliveredColumn.DELAY_DAYS,
+    DeliveredColumn.LEAD_DAYS,
+    DeliveredColumn.LEAD_DAYS_SQUARED,
+]
+_USUAL_ORDER: Final[list[int]] = [
+    OrderedColumn.LINES,
+    OrderedColumn.PROMISED_LEAD_DAYS,
+    OrderedColumn.LOG_VALUE,
+    OrderedColumn.LOG_QUANTITY,
+]
+
+
 class HistoryIndex:
     """Event indexes over one canonical history, queried as of any day."""
 
@@ -299,13 +346,13 @@ class HistoryIndex:
             feats[f"{name}_late_rate_{long}d"] = rate
             if name == "category":
                 prior = rate
-        delivered_long = self.delivered.window_sum(sup, t, cfg.long_window_days, columns=[0, 1, 2, 3])
+        delivered_long = self.delivered.window_sum(sup, t, cfg.long_window_days, columns=_DELAY_AND_LEAD)
         with np.errstate(invalid="ignore", divide="ignore"):
             # Mean delay shrinks toward the supplier's own long-run mean (zero without deliveries).
             prior_delay = np.where(delivered_long[:, 0] > 0, delivered_long[:, 1] / delivered_long[:, 0], 0.0)
             outcome = self.outcome.window_sums(sup, t, cfg.windows_days)
             severe = self.severe.window_sums(sup, t, cfg.windows_days)
-            delivered = self.delivered.window_sums(sup, t, cfg.windows_days, columns=[0, 1])
+            delivered = self.delivered.window_sums(sup, t, cfg.windows_days, columns=_DELAY_AND_LEAD[:2])
             for window in cfg.windows_days:
                 out = outcome[window]
                 feats[f"sup_known_lines_{window}d"] = out[:, 0]
@@ -336,8 +383,10 @@ class HistoryIndex:
             var_lead = np.where(count > 1, delivered_long[:, 3] / count - mean_lead**2, np.nan)
             feats[f"sup_lead_time_mean_days_{long}d"] = mean_lead
             feats[f"sup_lead_time_std_days_{long}d"] = np.sqrt(np.clip(var_lead, 0.0, None))
-            ordered_all = self.ordered.sum_before(sup, t, columns=[0, 4])
-            delivered_all = self.delivered.sum_before(sup, t, columns=[0, 4])
+            ordered_all = self.ordered.sum_before(sup, t, columns=[OrderedColumn.LINES, OrderedColumn.VALUE])
+            delivered_all = self.delivered.sum_before(
+                sup, t, columns=[DeliveredColumn.LINES, DeliveredColumn.VALUE]
+            )
             feats["sup_open_lines"] = ordered_all[:, 0] - delivered_all[:, 0]
             # Differences of float sums can land a hair below zero.
             overdue = np.clip(self.due.sum_before(sup, t) - self.due_resolved.sum_before(sup, t), 0.0, None)
@@ -345,7 +394,7 @@ class HistoryIndex:
             if self.has_value:
                 feats["sup_open_value"] = np.clip(ordered_all[:, 1] - delivered_all[:, 1], 0.0, None)
                 feats["sup_overdue_value"] = overdue[:, 1]
-            recent = self.ordered.window_sum(sup, t, cfg.load_window_days, columns=[0])[:, 0]
+            recent = self.ordered.window_sum(sup, t, cfg.load_window_days, columns=[LINES])[:, 0]
             usual = (
                 self.ordered.window_sum(sup, t, cfg.long_window_days)[:, 0]
                 * cfg.load_window_days
@@ -359,7 +408,12 @@ class HistoryIndex:
         """The supplier's usual order over the long window: count, promised lead, log value and quantity."""
         t = day_numbers(as_of)
         sup = self.supplier.codes(queries[["supplier_id"]])
-        sums = self.ordered.window_sum(sup, t, self.config.long_window_days, columns=[0, 1, 2, 3])
+        sums = self.ordered.window_sum(
+            sup,
+            t,
+            self.config.long_window_days,
+            columns=_USUAL_ORDER,
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             count = sums[:, 0]
             return {

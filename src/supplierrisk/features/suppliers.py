@@ -24,7 +24,17 @@ import numpy as np
 import pandas as pd
 
 from supplierrisk.features.events import GROUP_SHIFT, NO_DAY, EventIndex, day_numbers
-from supplierrisk.features.history import GROUP_LEVELS, GroupCoder, HistoryIndex, LineOutcomes, smoothed_rate
+from supplierrisk.features.history import (
+    GROUP_LEVELS,
+    LINES,
+    DeliveredColumn,
+    GroupCoder,
+    HistoryIndex,
+    LineOutcomes,
+    OrderedColumn,
+    OutcomeColumn,
+    smoothed_rate,
+)
 from supplierrisk.kpis import one_sided_lower_bound
 
 # Columns that describe a snapshot (context for drivers and roll-ups), not features in themselves.
@@ -175,9 +185,11 @@ class SupplierHistoryIndex(HistoryIndex):
         """Mask: ordered in the long window before ``as_of``, or had open lines at ``as_of``."""
         t = day_numbers(as_of)
         sup = self.supplier.codes(pd.DataFrame({"supplier_id": suppliers}))
-        recent = self.ordered.window_sum(sup, t, self.config.long_window_days, columns=[0])[:, 0]
-        ordered_all = self.ordered.sum_before(sup, t, columns=[0])[:, 0]
-        delivered_all = self.delivered.sum_before(sup, t, columns=[0])[:, 0]
+        recent = self.ordered.window_sum(sup, t, self.config.long_window_days, columns=[OrderedColumn.LINES])[
+            :, 0
+        ]
+        ordered_all = self.ordered.sum_before(sup, t, columns=[OrderedColumn.LINES])[:, 0]
+        delivered_all = self.delivered.sum_before(sup, t, columns=[DeliveredColumn.LINES])[:, 0]
         return np.asarray((recent > 0) | (ordered_all - delivered_all > 0.5))
 
     def _dominant(
@@ -279,9 +291,12 @@ class SupplierHistoryIndex(HistoryIndex):
         cfg = self.config
         extra: dict[str, np.ndarray] = {}
         settled = self.severity.window_sums(sup, t, cfg.windows_days)
-        outcome = self.outcome.window_sums(sup, t, cfg.windows_days, columns=[1])
-        threshold_columns = list(range(5, 5 + len(cfg.delay_thresholds_days)))
-        delivered = self.delivered.window_sums(sup, t, cfg.windows_days, columns=[0, *threshold_columns])
+        outcome = self.outcome.window_sums(sup, t, cfg.windows_days, columns=[OutcomeColumn.LATE])
+        first = DeliveredColumn.FIRST_DELAY_THRESHOLD
+        threshold_columns = list(range(first, first + len(cfg.delay_thresholds_days)))
+        delivered = self.delivered.window_sums(
+            sup, t, cfg.windows_days, columns=[DeliveredColumn.LINES, *threshold_columns]
+        )
         fill = self.fill.window_sums(sup, t, cfg.windows_days) if self.has_otif else {}
         for window in cfg.windows_days:
             extra[f"sup_late_lines_{window}d"] = outcome[window][:, 0]
@@ -312,7 +327,12 @@ class SupplierHistoryIndex(HistoryIndex):
         out[f"sup_late_rate_slope_per_quarter_{_SLOPE_QUARTERS * _QUARTER_DAYS}d"] = self._late_rate_slope(
             sup, t, prior.to_numpy(dtype=float)
         )
-        lead_short = self.delivered.window_sum(sup, t, short, columns=[0, 2, 3])
+        lead_short = self.delivered.window_sum(
+            sup,
+            t,
+            short,
+            columns=[DeliveredColumn.LINES, DeliveredColumn.LEAD_DAYS, DeliveredColumn.LEAD_DAYS_SQUARED],
+        )
         count = lead_short[:, 0]
         mean = np.where(count > 0, lead_short[:, 1] / count, np.nan)
         std_short = np.sqrt(np.clip(np.where(count > 1, lead_short[:, 2] / count - mean**2, np.nan), 0, None))
@@ -335,14 +355,14 @@ class SupplierHistoryIndex(HistoryIndex):
             extra[f"sup_open_value_due_{horizon}d"] = open_due[:, 1]
         # Lines expected due in the horizon: those already open and due then, or as many as fell
         # due in the last horizon (the usual flow), whichever is larger.
-        recent_due = self.due.window_sum(sup, t, horizon, columns=[0])[:, 0]
+        recent_due = self.due.window_sum(sup, t, horizon, columns=[LINES])[:, 0]
         expected_due = np.maximum(open_due[:, 0], recent_due)
         extra[f"sup_expected_severe_lines_{horizon}d"] = expected_due * severe_rate
         # The chance of at least one severe delay if each expected line slips independently.
         extra[f"sup_severe_delay_prior_{horizon}d"] = 1.0 - (1.0 - severe_rate) ** expected_due
-        ordered_long = self.ordered.window_sum(sup, t, long, columns=[0])[:, 0]
+        ordered_long = self.ordered.window_sum(sup, t, long, columns=[OrderedColumn.LINES])[:, 0]
         extra[f"sup_ordered_lines_{long}d"] = ordered_long
-        ordered_short = self.ordered.window_sum(sup, t, short, columns=[0])[:, 0]
+        ordered_short = self.ordered.window_sum(sup, t, short, columns=[OrderedColumn.LINES])[:, 0]
         extra[f"sup_orders_{short}d_vs_usual"] = (ordered_short + 1.0) / (ordered_long * short / long + 1.0)
         return extra
 
@@ -353,7 +373,9 @@ class SupplierHistoryIndex(HistoryIndex):
         for k in range(_SLOPE_QUARTERS):
             # Quarter k (0 = oldest) covers [t - (4 - k) * 91, t - (3 - k) * 91).
             end = t - (_SLOPE_QUARTERS - 1 - k) * _QUARTER_DAYS
-            sums = self.outcome.window_sum(sup, end, _QUARTER_DAYS, columns=[0, 1])
+            sums = self.outcome.window_sum(
+                sup, end, _QUARTER_DAYS, columns=[OutcomeColumn.KNOWN, OutcomeColumn.LATE]
+            )
             rate = smoothed_rate(sums[:, 1], sums[:, 0], prior, self.config.prior_strength_lines)
             slope += x[k] * rate
         return slope / float(np.sum(x**2))
@@ -368,11 +390,13 @@ class SupplierHistoryIndex(HistoryIndex):
         """
         cfg = self.config
         short, long = min(cfg.windows_days), cfg.long_window_days
-        recent = self.outcome.window_sum(sup, t, short, columns=[0, 1])
+        recent = self.outcome.window_sum(sup, t, short, columns=[OutcomeColumn.KNOWN, OutcomeColumn.LATE])
         bound = one_sided_lower_bound(recent[:, 1], recent[:, 0], cfg.excursion_confidence)
         count = np.zeros(len(sup))
         for k in range(1, max(1, long // short)):
-            block = self.outcome.window_sum(sup, t - k * short, short, columns=[0, 1])
+            block = self.outcome.window_sum(
+                sup, t - k * short, short, columns=[OutcomeColumn.KNOWN, OutcomeColumn.LATE]
+            )
             past = one_sided_lower_bound(block[:, 1], block[:, 0], cfg.excursion_confidence)
             count += np.nan_to_num(past, nan=0.0) > normal + cfg.excursion_margin
         return {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from supplierrisk.ingest.errors import IngestError
 from supplierrisk.schema import CANONICAL_FIELDS, DATE_FIELDS, NUMERIC_FIELDS, REQUIRED_FIELDS
+from supplierrisk.yamlfile import read_yaml_mapping
 
 # Text that means "no value" in most exports; a mapping may add its own.
 DEFAULT_MISSING_VALUES: tuple[str, ...] = (
@@ -128,12 +128,4 @@ def parse_mapping(data: object, origin: str) -> Mapping:
 
 def load_mapping(path: Path) -> Mapping:
     """Read and validate a mapping YAML file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot read mapping file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise IngestError(f"{path}: mapping is not valid YAML ({exc})") from None
-    return parse_mapping(data, str(path))
+    return parse_mapping(read_yaml_mapping(path, "mapping file", IngestError), str(path))

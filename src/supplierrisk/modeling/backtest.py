@@ -11,7 +11,7 @@ censored, early-resolving subset.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -131,6 +131,8 @@ class BacktestResult:
 
     table: pd.DataFrame
     predictions: pd.DataFrame
+    # Rows that could not be fitted on every fold (a window with a single class), left out of both.
+    left_out: list[str] = field(default_factory=list)
 
     def mean(self) -> pd.DataFrame:
         """Mean metrics per row over folds."""
@@ -177,4 +179,10 @@ def run_backtest(examples: Examples, folds: list[Fold], fit: FitFunction) -> Bac
         for name, p in scored.items():
             frame["p" if name == "model" else f"p_{name}"] = p
         predictions.append(frame)
-    return BacktestResult(pd.DataFrame(rows), pd.concat(predictions, ignore_index=True))
+    table, scored_rows = pd.DataFrame(rows), pd.concat(predictions, ignore_index=True)
+    # Every row is compared on the same folds: one missing from a fold is left out of all.
+    folds_per_row = table.groupby("model")["fold"].nunique()
+    left_out = sorted(folds_per_row.index[folds_per_row < len(folds)])
+    table = table.loc[~table["model"].isin(left_out)].reset_index(drop=True)
+    scored_rows = scored_rows.drop(columns=["p" if r == "model" else f"p_{r}" for r in left_out])
+    return BacktestResult(table, scored_rows, left_out)

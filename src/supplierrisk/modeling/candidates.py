@@ -255,10 +255,18 @@ def _global(train: Examples, row: str, categories: dict[str, list[str]]) -> Fitt
     return Fitted(row, scorer, calibrator, method)
 
 
+def _single_class(*windows: Examples) -> bool:
+    return any(len(np.unique(window.label)) < 2 for window in windows)
+
+
 def fit_candidates(
     train: Examples, config: TrainConfig, spec: CandidateSpec, rows: list[str] | None = None
 ) -> dict[str, Fitted]:
-    """Fit the named candidate rows (default: every candidate and baseline model) on one window."""
+    """Fit the named candidate rows (default: every candidate and baseline model) on one window.
+
+    A candidate whose fitting or calibration part holds a single class (a rare event in a short
+    window) cannot be fitted there and is left out; the backtest then leaves it out of every fold.
+    """
     wanted = (
         set(rows)
         if rows is not None
@@ -267,11 +275,11 @@ def fit_candidates(
     categories = training_categories(train.features, spec.categorical)
     parts = _parts(train, config)
     fitted: dict[str, Fitted] = {}
-    if wanted & {LEARNED, "blend"}:
+    if wanted & {LEARNED, "blend"} and not _single_class(parts.fit, parts.cal):
         fitted[LEARNED] = _lightgbm(parts, config, spec, categories)
-    if wanted & {"logistic_regression", "blend"}:
+    if wanted & {"logistic_regression", "blend"} and not _single_class(parts.head, parts.cal):
         fitted["logistic_regression"] = _logistic(parts, config, spec, categories)
-    if "blend" in wanted:
+    if "blend" in wanted and {LEARNED, "logistic_regression"} <= set(fitted):
         fitted["blend"] = _blend(fitted[LEARNED], fitted["logistic_regression"], parts.cal)
     for row, column, is_fitted in spec.trailing:
         if row in wanted:

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from supplierrisk.features import FeatureConfig
 from supplierrisk.labels import DisruptionEvent
 from supplierrisk.modeling import derive
 from supplierrisk.modeling.derive import Derived
+from supplierrisk.yamlfile import read_yaml_mapping
 
 CandidateName = Literal["lightgbm", "blend", "logistic_regression", "trailing_rate"]
 CANDIDATES: tuple[CandidateName, ...] = ("lightgbm", "blend", "logistic_regression", "trailing_rate")
@@ -333,12 +333,7 @@ def load_train_config(path: Path | None, model: str = "otd") -> TrainConfig:
     """Read a training YAML (defaults when ``path`` is None); errors name the file and key."""
     if path is None:
         return TrainConfig.model_validate({"model": model})
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read training config ({exc})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a training config must be a YAML mapping (key: value)")
+    data = read_yaml_mapping(path, "training config", ValueError)
     data.setdefault("model", model)
     try:
         return TrainConfig.model_validate(data)

@@ -126,7 +126,12 @@ def backtest_shape(
     tests = [test_given] if test_given else list(TEST_WINDOWS)
     options = []
     for folds in fold_options:
-        fitting = [t for t in tests if available - folds * t - gap_days >= min_train]
+        fitting = [
+            t
+            for t in tests
+            if available - folds * t - gap_days >= min_train
+            and _every_window_holds_examples(event_time, as_of, folds, t, gap_days)
+        ]
         if fitting:
             options.append((folds, fitting[0]))
     if not options:
@@ -148,6 +153,23 @@ def backtest_shape(
         Derived("backtest.test_days", test, rule),
         Derived("backtest.min_train_days", min_train, f"half of {span}, within 90..365"),
     ]
+
+
+def _every_window_holds_examples(
+    event_time: pd.Series, as_of: pd.Timestamp, folds: int, test_days: int, gap_days: int
+) -> bool:
+    """Whether each of the folds' test windows (laid out as ``make_folds`` does) holds an example.
+
+    Monthly snapshots leave a 30-day window between two month starts empty.
+    """
+    times = pd.to_datetime(event_time).to_numpy()
+    last_end = pd.Timestamp(as_of) - pd.Timedelta(days=gap_days)
+    for k in range(folds):
+        end = last_end - pd.Timedelta(days=k * test_days)
+        start = end - pd.Timedelta(days=test_days)
+        if not ((times >= start.to_datetime64()) & (times < end.to_datetime64())).any():
+            return False
+    return True
 
 
 def _examples_per_day(event_time: pd.Series, as_of: pd.Timestamp) -> float:

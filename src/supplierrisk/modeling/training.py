@@ -32,7 +32,7 @@ from supplierrisk.modeling.candidates import CandidateSpec, Fitted, candidate_ro
 from supplierrisk.modeling.config import TrainConfig, resolve_backtest
 from supplierrisk.modeling.derive import Derived
 from supplierrisk.modeling.encoding import Encoded
-from supplierrisk.modeling.gate import CandidateChoice, choose_candidate
+from supplierrisk.modeling.gate import CandidateChoice, choose_candidate, row_label
 from supplierrisk.modeling.metrics import reliability_table
 from supplierrisk.modeling.scorers import Scorer
 from supplierrisk.schema import has_values
@@ -162,10 +162,19 @@ def train_with_backtest(
     choice = choose_candidate(
         result.mean(), candidate_rows(config, spec), spec.baselines(), config.gate.tie_tolerance
     )
+    if result.left_out:
+        left_out = ", ".join(row_label(r) for r in result.left_out)
+        choice.reasons.append(f"not compared, as a backtest window held a single class: {left_out}")
     train_end = as_of - pd.Timedelta(days=gap_days)
     final_train = examples.known_at(as_of, train_end)
     require_both_classes(final_train.label, f"final training window (before {train_end.date()})")
-    fitted = fit_candidates(final_train, config, spec, [choice.row])[choice.row]
+    final = fit_candidates(final_train, config, spec, [choice.row])
+    if choice.row not in final:
+        raise InsufficientHistoryError(
+            f"the {row_label(choice.row)} cannot be fitted on the final training window (before"
+            f" {train_end.date()}): a part of it holds a single class; train on a longer history"
+        )
+    fitted = final[choice.row]
     model = build_model(fitted, final_train, as_of, config)
     sample = min(config.reference_sample_rows, len(final_train))
     reference = (

@@ -73,3 +73,25 @@ def test_single_class_window_is_a_clear_error() -> None:
         InsufficientHistoryError, match="calibration window has a single class \\(all negative, 3"
     ):
         require_both_classes(np.zeros(3, dtype=bool), "calibration window")
+
+
+def test_a_row_missing_from_one_fold_is_left_out_of_every_fold() -> None:
+    # A candidate that cannot be fitted on one fold's window (a single class there) is not compared
+    # on the others either: every row's mean is over the same folds.
+    ex = examples()
+    folds = make_folds(ex.event_time, pd.Timestamp("2024-02-01"), 3, 90, 60, 365)
+    calls = []
+
+    def fit(train: Examples, cutoff: pd.Timestamp):
+        calls.append(cutoff)
+        rows = {"half": lambda features: np.full(len(features), 0.5)}
+        if len(calls) != 2:
+            rows["model"] = lambda features: 1 / (1 + np.exp(-2 * features["x"].to_numpy()))
+        return rows
+
+    result = run_backtest(ex, folds, fit)
+    assert result.left_out == ["model"]
+    assert set(result.table["model"]) == {"half"}
+    assert result.table["fold"].nunique() == 3
+    assert "p" not in result.predictions
+    assert "p_half" in result.predictions

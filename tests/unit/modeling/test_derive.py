@@ -111,3 +111,15 @@ def test_unresolved_settings_say_how_to_resolve_them() -> None:
         _ = TrainConfig().severe_delay_days
     with pytest.raises(ValueError, match="differ: set one of them"):
         TrainConfig.model_validate({"features": {"severe_delay_days": 7}, "event": {"severe_delay_days": 14}})
+
+
+def test_test_windows_between_two_snapshot_days_are_not_offered() -> None:
+    # Monthly snapshots: a 30-day window from 2 October to 1 November (end excluded) holds none.
+    event_time = pd.Series(pd.date_range("2019-01-01", "2021-11-01", freq="MS"))
+    as_of = pd.Timestamp("2021-11-01") + pd.Timedelta(days=91)
+    given = {"folds": 1, "test_days": 30, "min_train_days": 90}
+    with pytest.raises(derive.InsufficientHistoryError, match="history too short to backtest"):
+        derive.backtest_shape("disruption", event_time, as_of, 91, given)
+    # Left to choose, it takes a window that holds snapshots.
+    derived = {d.key: d.value for d in derive.backtest_shape("disruption", event_time, as_of, 91, {})}
+    assert derived["backtest.test_days"] > 30
