@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.ingest import run_ingest
 from pipelines.predict import run_predict_disruption
-from pipelines.train import TrainReport, run_train
+from pipelines.train import run_train
 from supplierrisk.ingest import get_preset
 from supplierrisk.modeling.gate import choose_candidate
+from supplierrisk.modeling.registration import TrainReport
 from supplierrisk.settings import Settings
 from supplierrisk.tracking import CHALLENGER, CHAMPION, DISRUPTION_MODEL_NAME, connect, list_versions
 

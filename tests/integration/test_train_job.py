@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.ingest import run_ingest
 from pipelines.predict import run_predict_otd
-from pipelines.train import TrainReport, run_train_otd
+from pipelines.train import run_train_otd
 from supplierrisk.ingest import get_preset
 from supplierrisk.modeling.gate import choose_candidate
+from supplierrisk.modeling.registration import TrainReport
 from supplierrisk.settings import Settings
 from supplierrisk.tracking import CHALLENGER, CHAMPION, OTD_MODEL_NAME, TrackingError, connect, promote
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from serving.app import create_app
+from serving.routes import ROUTERS
 from tests.serving.conftest import Stack
 
 pytestmark = pytest.mark.slow
@@ -37,7 +38,8 @@ def test_openapi_lists_every_endpoint_with_descriptions_and_errors(api: TestClie
     assert listed == ENDPOINTS
     routes = {
         (method, route.path.replace(":path", ""))
-        for route in api.app.routes  # type: ignore[attr-defined]
+        for router in ROUTERS
+        for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods
     }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from supplierrisk.features import Tolerances
 from supplierrisk.modeling.config import TrainConfig
-from supplierrisk.modeling.derive import Derived
+from supplierrisk.modeling.derive import Derived, describe
 from supplierrisk.modeling.gate import GateDecision, decide_promotion, row_label
 from supplierrisk.modeling.metrics import METRIC_NAMES
 from supplierrisk.modeling.plots import reliability_figure
@@ -27,6 +28,82 @@ from supplierrisk.tracking import (
 )
 
 SERVED_TAG = "served_candidate"
+
+
+@dataclass
+class TrainReport:
+    """What a training run did, for printing."""
+
+    model_name: str
+    version: str
+    run_id: str
+    as_of: pd.Timestamp
+    means: pd.DataFrame
+    table: pd.DataFrame
+    decision: GateDecision
+    calibration: str
+    gap_days: int
+    examples: int
+    served: str = "model"
+    served_sentence: str = ""
+    derived: str = ""
+    title: str = "model"
+    event_text: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        model_name: str,
+        logged: Any,
+        as_of: pd.Timestamp,
+        training: Training,
+        decision: GateDecision,
+        title: str,
+    ) -> TrainReport:
+        """The report of a registered training."""
+        return cls(
+            model_name=model_name,
+            version=logged.version,
+            run_id=logged.run_id,
+            as_of=as_of,
+            means=training.backtest.mean(),
+            table=training.backtest.table,
+            decision=decision,
+            calibration=training.model.calibration_method,
+            gap_days=training.gap_days,
+            examples=training.examples,
+            served=training.choice.row,
+            served_sentence=training.choice.sentence(),
+            derived=describe(training.derived),
+            title=title,
+            event_text=event_text(training.config),
+        )
+
+    def format_text(self) -> str:
+        """The derived settings, the backtest table (every row on the same folds) and the gate's verdict."""
+        order = sorted(self.means.index, key=lambda r: (r != "model", r not in ("blend",), r))
+        shown = self.means.loc[order, ["roc_auc", "pr_auc", "brier", "log_loss", "ece"]].round(4)
+        shown.index.name = None
+        return "\n".join(
+            [
+                f"{self.model_name} version {self.version} (run {self.run_id}),"
+                f" trained as of {self.as_of.date()}",
+                f"{self.examples} labelled examples; gap {self.gap_days} days;"
+                f" calibration {self.calibration}",
+                self.derived,
+                f"mean backtest over folds (same folds for every row; 'model' is the learned {self.title}):",
+                shown.to_string(),
+                self.served_sentence,
+                f"gate: {self.decision.summary()}",
+            ]
+        )
+
+
+def event_text(config: TrainConfig) -> str:
+    """The disruption event in one phrase (empty for other models)."""
+    if config.model != "disruption":
+        return ""
+    return f"P({config.event_definition().describe()})"
 
 
 def champion_means(
