@@ -34,12 +34,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from supplierrisk.features import Tolerances, known_history
-from supplierrisk.features.suppliers import SupplierHistoryIndex
+from supplierrisk.features import Tolerances
 from supplierrisk.labels import EVENT_KINDS, disruption_labels
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.disruption import DisruptionModel, train_disruption
-from supplierrisk.modeling.scoring import history_at, score_supplier_risk, supplier_snapshot_features
+from supplierrisk.modeling.scoring import history_at, score_supplier_risk_with_features
 from supplierrisk.synth import SynthConfig, SynthHistory, disruption_truth, generate_history
 
 SCORERS = ("model", "trailing severe rate", "trailing late rate", "oracle", "own event, foreseen")
@@ -52,10 +51,8 @@ SETTINGS = {
 def score_frame(synth: SynthHistory, model: DisruptionModel, day: pd.Timestamp) -> pd.DataFrame:
     """Every active supplier's score at ``day`` beside the baselines, the oracle and the truth."""
     at = history_at(synth.history, day, model.feature_config)
-    scored = score_supplier_risk(model, at, explain=False)
-    features = supplier_snapshot_features(
-        SupplierHistoryIndex(known_history(synth.history, day), model.feature_config), day
-    ).set_index("supplier_id")
+    scored, features = score_supplier_risk_with_features(model, at, explain=False)
+    features = features.set_index("supplier_id")
     snaps = pd.DataFrame({"supplier_id": scored["supplier_id"].to_numpy(), "as_of": day})
     truth = disruption_truth(synth.episodes, snaps, model.event.horizon_days)
     ids = snaps["supplier_id"]

@@ -77,6 +77,15 @@ class Fold:
     test_end: pd.Timestamp
 
 
+def fold_test_windows(
+    as_of: pd.Timestamp, n_folds: int, test_days: int, gap_days: int
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """``[start, end)`` of each fold's test window, oldest first, ending ``gap_days`` before ``as_of``."""
+    span = pd.Timedelta(days=test_days)
+    last_end = pd.Timestamp(as_of) - pd.Timedelta(days=gap_days)
+    return [(last_end - (n_folds - k) * span, last_end - (n_folds - 1 - k) * span) for k in range(n_folds)]
+
+
 def make_folds(
     event_time: pd.Series,
     as_of: pd.Timestamp,
@@ -89,13 +98,10 @@ def make_folds(
     if n_folds < 1:
         raise InsufficientHistoryError("a backtest needs at least one fold")
     gap = pd.Timedelta(days=gap_days)
-    span = pd.Timedelta(days=test_days)
-    last_end = pd.Timestamp(as_of) - gap
-    folds = []
-    for k in range(n_folds):
-        test_end = last_end - (n_folds - 1 - k) * span
-        test_start = test_end - span
-        folds.append(Fold(k, test_start, test_start - gap, test_start, test_end))
+    folds = [
+        Fold(k, start, start - gap, start, end)
+        for k, (start, end) in enumerate(fold_test_windows(as_of, n_folds, test_days, gap_days))
+    ]
     first_train_days = (folds[0].train_end - event_time.min()).days
     if first_train_days < min_train_days:
         need = min_train_days + gap_days * 2 + n_folds * test_days

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import log_loss
 
-from supplierrisk.modeling.backtest import Examples, require_both_classes
+from supplierrisk.modeling.backtest import Examples
 from supplierrisk.modeling.classifier import CategoricalLgbm, calibrate, training_categories
 from supplierrisk.modeling.config import TrainConfig
 from supplierrisk.modeling.scorers import (
@@ -165,9 +165,7 @@ def _searched(
 def _lightgbm(
     parts: Parts, config: TrainConfig, spec: CandidateSpec, categories: dict[str, list[str]]
 ) -> Fitted:
-    fit_part, cal_part = parts.fit, parts.cal
-    require_both_classes(fit_part.label, "fitting window")
-    require_both_classes(cal_part.label, "calibration window")
+    cal_part = parts.cal
     scorer = _searched(parts, config, spec, categories)
     calibrator, method, _ = calibrate(
         scorer, cal_part.features, cal_part.label, tuple(config.calibration_methods)
@@ -188,7 +186,6 @@ def _logistic(
     categories: dict[str, list[str]],
 ) -> Fitted:
     cal_part, head = parts.cal, parts.head
-    require_both_classes(head.label, "logistic regression's fitting window")
     scorer = LogisticScorer(spec.categorical, config.seed).fit(head.features, head.label, categories)
     calibrator, method, _ = calibrate(scorer, cal_part.features, cal_part.label, ("sigmoid",))
     if config.refit_on_window:

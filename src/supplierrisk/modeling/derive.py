@@ -34,7 +34,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from supplierrisk.modeling.backtest import InsufficientHistoryError
+from supplierrisk.modeling.backtest import InsufficientHistoryError, fold_test_windows
 
 TEST_WINDOWS: Final = (180, 150, 120, 90, 60, 45, 30)
 MIN_TRAIN_DAYS: Final = 90
@@ -158,18 +158,12 @@ def backtest_shape(
 def _every_window_holds_examples(
     event_time: pd.Series, as_of: pd.Timestamp, folds: int, test_days: int, gap_days: int
 ) -> bool:
-    """Whether each of the folds' test windows (laid out as ``make_folds`` does) holds an example.
-
-    Monthly snapshots leave a 30-day window between two month starts empty.
-    """
+    """Whether every fold's test window holds an example (monthly snapshots can leave a 30-day one empty)."""
     times = pd.to_datetime(event_time).to_numpy()
-    last_end = pd.Timestamp(as_of) - pd.Timedelta(days=gap_days)
-    for k in range(folds):
-        end = last_end - pd.Timedelta(days=k * test_days)
-        start = end - pd.Timedelta(days=test_days)
-        if not ((times >= start.to_datetime64()) & (times < end.to_datetime64())).any():
-            return False
-    return True
+    return all(
+        ((times >= start.to_datetime64()) & (times < end.to_datetime64())).any()
+        for start, end in fold_test_windows(as_of, folds, test_days, gap_days)
+    )
 
 
 def _examples_per_day(event_time: pd.Series, as_of: pd.Timestamp) -> float:
