@@ -514,7 +514,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the models).")] = 1,
 ) -> None:
-    """Start the API on uvicorn: champions and the latest batch load at start, reload on change.
+    """Start the API and the workspace (/ui/) on uvicorn: champions and the latest batch load at start.
 
     API keys are required (create one with 'supplierrisk keys create'); set
     SUPPLIERRISK_API_AUTH_DISABLED=1 only for local development.
@@ -547,6 +547,11 @@ def keys_create(
     typer.echo(key)
     typer.echo(
         f"created {record.role} key '{record.name}' in {settings.keys_path}; it is not shown again", err=True
+    )
+    typer.echo(
+        "log in to the workspace with it at http://127.0.0.1:8000/ui/login (after 'supplierrisk serve';"
+        " your host and port if you changed them), or send it to the API in the X-API-Key header",
+        err=True,
     )
 
 

@@ -116,6 +116,10 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
         where,
         "drift and feedback: supplierrisk drift; supplierrisk monitor",
         "API: supplierrisk keys create --role viewer; supplierrisk serve  (docs at http://127.0.0.1:8000/docs)",
+        "",
+        "workspace for category managers: http://127.0.0.1:8000/ui/",
+        "  start it with 'supplierrisk serve'; log in with a key from"
+        " 'supplierrisk keys create --role viewer --name you' (admin keys may also promote)",
     ]
     return "\n".join(parts)
 
@@ -167,6 +171,7 @@ def api_tour(settings: Settings) -> list[str]:
             detail = call("/v1/suppliers/" + urllib.parse.quote(top["supplier_id"], safe=""))
             category = call("/v1/categories/" + urllib.parse.quote(str(top["main_category"]), safe=""))
             open_line = detail["open_lines"][0] if detail["open_lines"] else None
+            workspace = _page(base + "/ui/", key)
         finally:
             server.should_exit = True
             thread.join(timeout=30)
@@ -193,7 +198,17 @@ def api_tour(settings: Settings) -> list[str]:
         f"GET /v1/categories/{category['category']}: HHI {category['hhi']:.0f},"
         f" single source {category['single_source']}, alternatives to {category['replacing']}: {alternatives}"
     )
+    lines.append(f"GET /ui/ (the category manager's workspace, HTML): {workspace}")
     return lines
+
+
+def _page(url: str, key: str) -> str:
+    """Fetch a workspace page with the key header; its status and size."""
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"X-API-Key": key})  # noqa: S310 - local
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own local server
+        return f"{response.status}, {len(response.read()):,} bytes"
 
 
 def _pct(value: float | None) -> str:

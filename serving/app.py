@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator
 
 import anyio
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from serving.auth import API_KEY_HEADER
 from serving.deps import MODELS_HEADER
 from serving.errors import install_error_handlers
 from serving.middleware import BodyLimit, ServerTiming
-from serving.routes import ROUTERS
+from serving.routes import PAGE_ROUTERS, ROUTERS
 from serving.state import DeploymentHolder
+from serving.ui import UI_PREFIX, WEB, install_workspace
 from supplierrisk.service.apikeys import KeyRing
 from supplierrisk.settings import Settings
 
@@ -29,7 +31,8 @@ DESCRIPTION = (
     "Scores PO lines for late delivery (OTD model) and serves the latest batch of supplier"
     " disruption risk, KPIs and category roll-ups. Every endpoint but /health and /ready"
     f" needs an API key in the `{API_KEY_HEADER}` header (role viewer, or admin for reload)."
-    f" Responses carry the model versions used in `{MODELS_HEADER}`."
+    f" Responses carry the model versions used in `{MODELS_HEADER}`. The category manager's"
+    " workspace (HTML pages) is at /ui/."
 )
 
 
@@ -72,8 +75,10 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(ServerTiming)
     install_error_handlers(app)
-    for router in ROUTERS:
+    install_workspace(app, settings)
+    for router in (*ROUTERS, *PAGE_ROUTERS):
         app.include_router(router)
+    app.mount(f"{UI_PREFIX}/static", StaticFiles(directory=WEB / "static"), name="workspace-static")
     return app
 
 

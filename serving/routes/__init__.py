@@ -1,6 +1,19 @@
-"""One ``APIRouter`` per group of endpoints; ``serving.app`` includes them all."""
+"""One ``APIRouter`` per group of endpoints; ``serving.app`` includes them all.
 
-from serving.routes import admin, categories, models, monitoring, scoring, service, suppliers
+``ROUTERS`` are the API (in the OpenAPI document); ``PAGE_ROUTERS`` are the workspace's HTML pages.
+"""
+
+from serving.routes import (
+    admin,
+    categories,
+    login,
+    models,
+    monitoring,
+    scoring,
+    service,
+    suppliers,
+    workspace,
+)
 
 ROUTERS = (
     service.router,
@@ -11,3 +24,4 @@ ROUTERS = (
     monitoring.router,
     admin.router,
 )
+PAGE_ROUTERS = (login.router, workspace.router)

@@ -658,7 +658,9 @@ def _group_codes(lines: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, 
 
 def _days(dates: pd.Series) -> np.ndarray:
     """Day numbers since the epoch as float, NaN for missing dates."""
-    arr = pd.to_datetime(dates).to_numpy(dtype="datetime64[ns]")
+    # to_datetime on a column that already holds dates still scans it (its cache heuristic): skip it.
+    parsed = dates if pd.api.types.is_datetime64_dtype(dates) else pd.to_datetime(dates)
+    arr = parsed.to_numpy(dtype="datetime64[ns]")
     nat = np.isnat(arr)
     days = (arr.view(np.int64) // _NS_PER_DAY).astype(float)
     days[nat] = np.nan

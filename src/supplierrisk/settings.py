@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,6 +94,33 @@ class Settings(BaseSettings):
         ge=0.0,
         description="How often the service checks the registry, LATEST and the store, reloading on change"
         " (0: never; reload by hand with POST /v1/admin/reload).",
+    )
+
+    ui_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the workspace's session cookies; default a random secret kept in"
+        " <home>/ui_session.key (owner-only), so every worker and restart shares it.",
+    )
+    ui_session_minutes: int = Field(
+        default=480,
+        ge=1,
+        le=7 * 24 * 60,
+        description="A workspace login lasts this long (then log in again).",
+    )
+    ui_login_attempts: int = Field(
+        default=5, ge=1, description="Failed workspace logins allowed per client per window (then 429)."
+    )
+    ui_login_window_seconds: int = Field(
+        default=300, ge=1, description="The window over which failed workspace logins are counted."
+    )
+    ui_stale_batch_days: int = Field(
+        default=2,
+        ge=1,
+        description="The workspace flags the latest batch as stale when its as-of is this many days old.",
+    )
+    ui_cookie_secure: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure (set it when the service is behind HTTPS).",
     )
 
     @property

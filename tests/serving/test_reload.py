@@ -2,60 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from pipelines.score import run_score
 from serving.app import create_app
-from supplierrisk.settings import Settings
-from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, promote, version_for_alias
-from tests.serving.conftest import Stack, copy_home, line
+from supplierrisk.tracking import MODEL_NAMES, connect, promote
+from tests.serving.conftest import Stack, copy_home, line, new_otd_version, running
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """The app on a real uvicorn server in a thread; yields its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code in (200, 503):
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-def new_otd_version(settings: Settings) -> str:
-    """Register the champion's artifacts again as a new version (a real registry write, no training)."""
-    client = connect(settings)
-    current = version_for_alias(client, MODEL_NAMES["otd"], CHAMPION)
-    assert current is not None
-    made = client.create_model_version(MODEL_NAMES["otd"], current.source, run_id=current.run_id)
-    return str(made.version)
 
 
 def test_reload_under_concurrent_requests_never_fails_or_mixes_versions(tmp_path: Path, stack: Stack) -> None:

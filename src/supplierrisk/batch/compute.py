@@ -35,27 +35,40 @@ from supplierrisk.modeling.scoring import (
 )
 
 TABLES = ("open_lines", "suppliers", "categories", "supplier_categories")
+# The KPI window of the batch's supplier and category tables.
+BATCH_WINDOW_DAYS = 365
 # KPI columns carried into the supplier and category tables (their 90% intervals included).
-SUPPLIER_KPIS = (
+# KPI columns of a supplier, overall and within each category (90% intervals and line counts included).
+PAIR_KPIS = (
     "otd_lines",
     "otd_rate",
     "otd_rate_lo",
     "otd_rate_hi",
+    "otif_lines",
     "otif_rate",
     "otif_rate_lo",
     "otif_rate_hi",
+    "delivered_lines",
+    "lead_time_mean_days",
+    "lead_time_p90_days",
+    "lead_time_std_days",
+    "days_late_mean",
+    "fill_lines",
     "fill_rate",
     "fill_rate_lo",
     "fill_rate_hi",
-    "lead_time_mean_days",
-    "lead_time_p90_days",
-    "days_late_mean",
+    "reject_lines",
+    "reject_rate",
+    "reject_rate_lo",
+    "reject_rate_hi",
+    "ipv_lines",
+    "ipv_share",
+    "ipv_share_lo",
+    "ipv_share_hi",
     "spend",
     "spend_share",
-    "n_categories",
-    "open_lines",
-    "overdue_lines",
 )
+SUPPLIER_KPIS = (*PAIR_KPIS, "n_categories", "open_lines", "overdue_lines")
 CATEGORY_KPIS = (
     "otd_lines",
     "otd_rate",
@@ -69,7 +82,6 @@ CATEGORY_KPIS = (
     "open_lines",
     "overdue_lines",
 )
-PAIR_KPIS = ("otd_lines", "otd_rate", "otd_rate_lo", "otd_rate_hi", "spend", "spend_share")
 
 
 @dataclass
@@ -130,7 +142,7 @@ def compute_batch(
     otd_model: OtdModel,
     disruption_model: DisruptionModel,
     params: KpiParams,
-    window_days: int = 365,
+    window_days: int = BATCH_WINDOW_DAYS,
 ) -> BatchTables:
     """Score and roll up everything at ``as_of`` from the history known then."""
     as_of = pd.Timestamp(as_of).normalize()

@@ -144,6 +144,11 @@ class KeyRing:
     def __len__(self) -> int:
         return len(self._keys)
 
+    @property
+    def keys(self) -> list[ApiKey]:
+        """The keys as last read."""
+        return list(self._keys)
+
     def authenticate(self, presented: str) -> ApiKey | None:
         """The key matching ``presented``, compared in constant time against every stored hash."""
         digest = hash_key(presented)

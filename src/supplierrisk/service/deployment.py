@@ -8,9 +8,11 @@ models, history and batch that belong together, whatever reloads happen meanwhil
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,10 @@ from supplierrisk.tracking import (
     run_metrics,
     version_for_alias,
 )
+
+T = TypeVar("T")
+# Derived views kept per deployment (categories x windows a page asked for).
+MEMO_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,22 @@ class PublishedBatch:
 
 @dataclass(frozen=True)
 class StoreState:
-    """The canonical store as loaded, its index at its last day, and each supplier's rows."""
+    """The canonical store as loaded, its index at its last day, and each supplier's and category's rows."""
 
     history: pd.DataFrame
     at: HistoryAt
     rows_by_supplier: dict[str, np.ndarray]
+    rows_by_category: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def lines_of(self, category: str, suppliers: list[str] | None = None) -> pd.DataFrame:
+        """The history's lines in ``category`` (of ``suppliers`` only, when given)."""
+        if suppliers is None:
+            return self.history.iloc[self.rows_by_category.get(category, np.empty(0, dtype=np.int64))]
+        # A few suppliers' rows are far fewer than a category's: take theirs, then keep the category.
+        empty = np.empty(0, dtype=np.int64)
+        rows = np.sort(np.concatenate([empty, *(self.rows_by_supplier.get(s, empty) for s in suppliers)]))
+        lines = self.history.iloc[rows]
+        return lines.loc[(lines["category"] == category).to_numpy()]
 
 
 @dataclass(frozen=True)
@@ -99,10 +116,30 @@ class Deployment:
     problems: list[str] = field(default_factory=list)
     kpi_trend: dict[str, pd.DataFrame] = field(default_factory=dict)
 
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
     @property
     def versions(self) -> dict[str, str]:
         """Champion version per loaded model kind."""
         return {kind: m.card.version for kind, m in self.models.items()}
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, kept for this deployment under ``key`` (``MEMO_SIZE`` entries, oldest dropped).
+
+        What a page derives from the loaded data (a category's quarterly trend, a custom
+        KPI window) is the same until the next load, which builds a new deployment.
+        """
+        with self._memo_lock:
+            if key in self._memo:
+                found: T = self._memo[key]
+                return found
+        value = compute()
+        with self._memo_lock:
+            self._memo[key] = value
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+        return value
 
 
 def backtest_summary(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -196,11 +233,16 @@ def load_store_state(settings: Settings, otd: DeployedModel | None) -> StoreStat
     at = history_at(history, latest_day(history), otd.model.feature_config, suppliers=False)
     # One query builds the index's lazy parts, so the first request is as fast as the rest.
     at.index.supplier_feature_arrays(history.head(1), pd.Series([at.as_of]))
-    codes, uniques = pd.factorize(history["supplier_id"], sort=False)
+    by_category = rows_by(history["category"]) if "category" in history else {}
+    return StoreState(history, at, rows_by(history["supplier_id"]), by_category)
+
+
+def rows_by(values: pd.Series) -> dict[str, np.ndarray]:
+    """Row positions of each distinct value (missing values left out), in row order."""
+    codes, uniques = pd.factorize(values, sort=False)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    rows = {str(s): order[bounds[i] : bounds[i + 1]] for i, s in enumerate(uniques)}
-    return StoreState(history, at, rows)
+    return {str(s): order[bounds[i] : bounds[i + 1]] for i, s in enumerate(uniques)}
 
 
 def _load_models(

@@ -52,9 +52,21 @@ def sort_suppliers(frame: pd.DataFrame, by: str, descending: bool | None = None)
     if by not in SORT_COLUMNS:
         raise ValueError(f"sort must be one of {', '.join(SORT_COLUMNS)}, not {by!r}")
     column, default = SORT_COLUMNS[by]
-    descending = default if descending is None else descending
-    key = frame[column].astype(float)
-    order = np.lexsort((frame["supplier_id"].astype(str).to_numpy(), -key if descending else key, key.isna()))
+    return sort_frame(frame, column, default if descending is None else descending, tie="supplier_id")
+
+
+def sort_frame(frame: pd.DataFrame, column: str, descending: bool, tie: str | None = None) -> pd.DataFrame:
+    """Rows sorted by ``column`` (numbers or text), missing last, ties by ``tie`` (or the first column)."""
+    values = frame[column]
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        key = values.astype(float).to_numpy()
+        key = -key if descending else key
+    else:
+        codes = pd.factorize(values.astype(object).map(lambda v: str(v).casefold()), sort=True)[0]
+        key = -codes if descending else codes
+    ties = (frame[tie] if tie is not None else frame.iloc[:, 0]).astype(str).to_numpy()
+    order = np.lexsort((ties, key, missing))
     return frame.iloc[order]
 
 

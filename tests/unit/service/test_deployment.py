@@ -6,10 +6,18 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from supplierrisk.batch import folders
 from supplierrisk.batch.compute import TABLES
-from supplierrisk.service.deployment import backtest_summary, latest_batch_id, load_batch, store_stamp
+from supplierrisk.service.deployment import (
+    StoreState,
+    backtest_summary,
+    latest_batch_id,
+    load_batch,
+    rows_by,
+    store_stamp,
+)
 
 
 def test_backtest_summary_groups_mean_metrics_by_model() -> None:
@@ -60,3 +68,41 @@ def test_store_stamp_changes_with_the_file(tmp_path: Path) -> None:
     first = store_stamp(path)
     path.write_bytes(b"xy")
     assert store_stamp(path) != first
+
+
+def test_store_rows_by_supplier_and_category_pick_the_right_lines() -> None:
+    history = pd.DataFrame(
+        {
+            "supplier_id": ["A", "B", "A", "C", "A"],
+            "category": ["ARV", "ARV", "HRDT", None, "ARV"],
+            "po_id": ["1", "2", "3", "4", "5"],
+        }
+    )
+    by_supplier = rows_by(history["supplier_id"])
+    by_category = rows_by(history["category"])
+    assert {k: v.tolist() for k, v in by_supplier.items()} == {"A": [0, 2, 4], "B": [1], "C": [3]}
+    assert {k: v.tolist() for k, v in by_category.items()} == {"ARV": [0, 1, 4], "HRDT": [2]}  # no None
+    store = StoreState(history, None, by_supplier, by_category)  # type: ignore[arg-type]
+    assert store.lines_of("ARV")["po_id"].tolist() == ["1", "2", "5"]
+    assert store.lines_of("ARV", ["A", "Z"])["po_id"].tolist() == ["1", "5"]
+    assert store.lines_of("ARV", []).empty
+    assert store.lines_of("Nothing").empty
+
+
+def test_memo_computes_once_per_key_and_keeps_a_bounded_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    from supplierrisk.service import deployment as module
+
+    monkeypatch.setattr(module, "MEMO_SIZE", 2)
+    current = module.Deployment({}, {}, None, None, pd.Timestamp("2024-01-01"))
+    calls: list[str] = []
+
+    def make(key: str) -> str:
+        calls.append(key)
+        return key.upper()
+
+    assert current.memo("a", lambda: make("a")) == "A"
+    assert current.memo("a", lambda: make("a")) == "A"
+    current.memo("b", lambda: make("b"))
+    current.memo("c", lambda: make("c"))  # "a" is dropped, the oldest
+    current.memo("a", lambda: make("a"))
+    assert calls == ["a", "b", "c", "a"]
