@@ -217,7 +217,7 @@ def supplier_tables(current: Deployment, supplier_id: str, query: Query) -> dict
     served = _served(tables, supplier_id)
     return {
         "open_lines": _sorted(lines, query),
-        "served": served,
+        "categories_served": served,
         "alternatives": workspace.supplier_alternatives(tables, supplier_id),
     }
 
@@ -260,7 +260,8 @@ def supplier(current: Deployment, supplier_id: str, query: Query) -> dict[str, A
         ),
         "lines": parts["open_lines"],
         "lines_page": _page_rows(parts["open_lines"], query),
-        "served": parts["served"],
+        "served": parts["categories_served"],
+        "export_served": export_query("supplier", "categories_served", supplier=supplier_id),
         "alternatives": parts["alternatives"],
         "export_lines": export_query(
             "supplier", "open_lines", supplier=supplier_id, sort=query.sort, order=query.order

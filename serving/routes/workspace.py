@@ -205,7 +205,7 @@ def _export_table(current: Deployment, settings: Settings, params: dict[str, str
         return found[name], f"{category}_{window_days}d" + (
             f"_{params['band']}" if params.get("band") else ""
         )
-    if page == "supplier" and name in ("open_lines", "alternatives"):
+    if page == "supplier" and name in ("open_lines", "categories_served", "alternatives"):
         supplier_id = params.get("supplier") or ""
         return pages.supplier_tables(current, supplier_id, query)[name], supplier_id
     if page == "lines" and name == "open_lines":

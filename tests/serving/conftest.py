@@ -36,6 +36,13 @@ backtest:
   test_days: 90
   min_train_days: 180
 """
+# The service's tests need real champions, not good ones: a quick OTD model on two folds.
+SMALL_OTD = """
+model: otd
+backtest: {folds: 2}
+lightgbm: {n_estimators: 80, learning_rate: 0.1, num_leaves: 7, min_child_samples: 20}
+early_stopping_rounds: 15
+"""
 
 
 @dataclass(frozen=True)
@@ -59,11 +66,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, new_home: Callable[[], Path]
     settings = Settings(home=new_home(), api_poll_seconds=0)
     history = generate_history(SynthConfig(suppliers=60, years=3.0, seed=21)).history
     write_parquet(history, settings.store_path)
-    config = root / "disruption.yaml"
-    config.write_text(SMALL_DISRUPTION, encoding="utf-8")
+    configs = {"otd": root / "otd.yaml", "disruption": root / "disruption.yaml"}
+    configs["otd"].write_text(SMALL_OTD, encoding="utf-8")
+    configs["disruption"].write_text(SMALL_DISRUPTION, encoding="utf-8")
     client = connect(settings)
     for kind in ("otd", "disruption"):
-        report = run_train(settings, kind, None, config if kind == "disruption" else None)
+        report = run_train(settings, kind, None, configs[kind])
         # The API tests need champions whatever the gate said; the gate has tests of its own.
         if version_for_alias(client, MODEL_NAMES[kind], CHAMPION) is None:
             promote(client, MODEL_NAMES[kind], report.version, "API test fixture")

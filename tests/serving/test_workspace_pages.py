@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 import time
@@ -277,6 +278,39 @@ def test_category_page_sorts_filters_by_band_and_exports_the_same_rows(
     assert [r[0] for r in rows[1:]] == listed  # same rows, same order as on the page
     xlsx = viewer.get("/ui/export?" + export.group(1).replace("&amp;", "&") + "&format=xlsx")
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+
+
+def test_the_risk_chart_draws_the_apis_figures(stack: Stack, viewer: TestClient, api: TestClient) -> None:
+    category = busiest_category(stack, api)
+    detail = api.get(f"/v1/categories/{quote(category)}", headers=stack.headers()).json()
+    page = viewer.get(f"/ui/categories/{quote(category, safe='')}").text
+    block = re.search(
+        r'<script type="application/json" data-chart="chart-risk-spend">(.*?)</script>', page, re.S
+    )
+    assert block is not None
+    spec = json.loads(block.group(1))
+    drawn = {v["supplier_id"]: v for v in spec["data"]["values"]}
+    assert set(drawn) == {s["supplier_id"] for s in detail["suppliers"] if s["p_disruption"] is not None}
+    for supplier in detail["suppliers"]:
+        point = drawn[supplier["supplier_id"]]
+        assert point["p_disruption"] == pytest.approx(supplier["p_disruption"])
+        assert point["spend_share"] == pytest.approx(supplier["spend_share"], nan_ok=True)
+        assert point["risk_band"] == supplier["risk_band"]
+
+
+def test_every_table_of_the_supplier_page_exports(stack: Stack, viewer: TestClient, api: TestClient) -> None:
+    first = api.get("/v1/suppliers?limit=1", headers=stack.headers()).json()["items"][0]
+    page = viewer.get(f"/ui/suppliers/{quote(first['supplier_id'], safe='')}").text
+    links = re.findall(r'href="/ui/export\?([^"]+)&amp;format=csv"', page)
+    assert [re.search(r"table=(\w+)", link).group(1) for link in links] == [  # type: ignore[union-attr]
+        "open_lines",
+        "categories_served",
+        "alternatives",
+    ]
+    served = viewer.get("/ui/export?" + links[1].replace("&amp;", "&") + "&format=csv")
+    rows = list(csv.reader(io.StringIO(served.content.decode("utf-8").lstrip("\ufeff"))))
+    expected = api.get(f"/v1/suppliers/{quote(first['supplier_id'])}", headers=stack.headers()).json()
+    assert [r[0] for r in rows[1:]] == [c["category"] for c in expected["categories"]]
 
 
 def test_supplier_lines_and_monitoring_pages_render(
