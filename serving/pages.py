@@ -17,11 +17,13 @@ from fastapi import HTTPException
 
 from supplierrisk.batch.compute import BATCH_WINDOW_DAYS
 from supplierrisk.kpis import kpi_params, quarterly_kpis
+from supplierrisk.monitoring.feedback import MONITOR_REPORT
 from supplierrisk.service import charts, workspace
 from supplierrisk.service.deployment import Deployment
 from supplierrisk.service.sourcing import CategoryView, NotFoundError, category_view, supplier_view
 from supplierrisk.service.workspace import LineFilter, Table
 from supplierrisk.settings import Settings
+from supplierrisk.tracking import CHALLENGER, CHAMPION
 
 PAGE_ROWS: Final = 50
 # Ranked alternatives listed on a category page (the export has them all).
@@ -316,4 +318,47 @@ def lines(current: Deployment, chosen: LineFilter, query: Query) -> dict[str, An
         ),
         "limit": PAGE_ROWS,
         "offset": query.offset,
+    }
+
+
+def _feedback(settings: Settings, current: Deployment) -> dict[str, Any] | None:
+    """The latest ``supplierrisk monitor`` report, else the batch's own feedback section."""
+    path = settings.reports_dir / MONITOR_REPORT
+    if path.exists():
+        report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return report
+    drift = current.batch.drift if current.batch else None
+    return drift.get("performance") if drift else None
+
+
+def _promotable(current: Deployment) -> dict[str, bool]:
+    out = {}
+    for kind, cards in current.cards.items():
+        challenger, champion = cards.get(CHALLENGER), cards.get(CHAMPION)
+        out[kind] = challenger is not None and (champion is None or champion.version != challenger.version)
+    return out
+
+
+def monitoring(current: Deployment, settings: Settings) -> dict[str, Any]:
+    """Champion and challenger per model with their backtests, drift and performance feedback."""
+    backtests = {
+        (kind, alias): workspace.backtest_table(card)
+        for kind, cards in current.cards.items()
+        for alias, card in cards.items()
+    }
+    drift = current.batch.drift if current.batch else None
+    feedback = _feedback(settings, current)
+    tables = {
+        **{table.name: table for table in backtests.values()},
+        "drift": workspace.drift_table(drift),
+        "feedback": workspace.feedback_table(feedback),
+    }
+    return {
+        "models": current.cards,
+        "backtests": backtests,
+        "promotable": _promotable(current),
+        "drift": drift,
+        "feedback": feedback,
+        "tables": tables,
+        "exports": {name: export_query("monitoring", name) for name in tables},
     }

@@ -281,6 +281,7 @@ def _text(column: Column, value: Any, row: Any) -> str:
     formats = {
         "pct": lambda v: _pct(float(v)),
         "money": lambda v: f"{float(v):,.0f}",
+        "metric": lambda v: f"{float(v):.4f}",
         "days": lambda v: f"{float(v):.1f}",
         "number": lambda v: f"{v:,}" if isinstance(v, int) else f"{float(v):,.3g}",
         "score": lambda v: f"{int(v)}",

@@ -1,6 +1,5 @@
 """The category manager's workspace: categories, a category, a supplier, open lines, models, exports."""
 
-import json
 import logging
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -13,12 +12,10 @@ from serving import pages
 from serving.deps import Current, Holder, offload
 from serving.state import RegistryUnavailableError
 from serving.ui import UI_PREFIX, User, WebSettings, check_form, render, require_admin, status_bar
-from supplierrisk.modeling.metrics import METRIC_NAMES
-from supplierrisk.monitoring.feedback import MONITOR_REPORT
 from supplierrisk.service import exports
 from supplierrisk.service.deployment import Deployment
 from supplierrisk.settings import Settings
-from supplierrisk.tracking import CHALLENGER, CHAMPION, MODEL_NAMES, connect, promote
+from supplierrisk.tracking import MODEL_NAMES, connect, promote
 
 log = logging.getLogger("supplierrisk.serving")
 router = APIRouter(include_in_schema=False)
@@ -117,36 +114,12 @@ async def lines(
     return _page(request, "lines.html", user, current, settings, context)
 
 
-def _feedback(settings: Settings, current: Deployment) -> dict[str, Any] | None:
-    path = settings.reports_dir / MONITOR_REPORT
-    if path.exists():
-        report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return report
-    drift = current.batch.drift if current.batch else None
-    return drift.get("performance") if drift else None
-
-
-def _promotable(current: Deployment) -> dict[str, bool]:
-    out = {}
-    for kind, cards in current.cards.items():
-        challenger, champion = cards.get(CHALLENGER), cards.get(CHAMPION)
-        out[kind] = challenger is not None and (champion is None or champion.version != challenger.version)
-    return out
-
-
 @router.get(f"{UI_PREFIX}/monitoring", response_class=HTMLResponse)
 async def monitoring(
     request: Request, user: User, current: Current, settings: WebSettings, message: Text = None
 ) -> HTMLResponse:
     """Champion and challenger per model against their baselines, drift, feedback; admins promote here."""
-    context = {
-        "models": current.cards,
-        "metrics": METRIC_NAMES,
-        "promotable": _promotable(current),
-        "drift": current.batch.drift if current.batch else None,
-        "feedback": _feedback(settings, current),
-        "message": message,
-    }
+    context = {**pages.monitoring(current, settings), "message": message}
     return _page(request, "monitoring.html", user, current, settings, context)
 
 
@@ -208,6 +181,10 @@ def _export_table(current: Deployment, settings: Settings, params: dict[str, str
     if page == "supplier" and name in ("open_lines", "categories_served", "alternatives"):
         supplier_id = params.get("supplier") or ""
         return pages.supplier_tables(current, supplier_id, query)[name], supplier_id
+    if page == "monitoring":
+        found = pages.monitoring(current, settings)["tables"]
+        if name in found:
+            return found[name], None
     if page == "lines" and name == "open_lines":
         chosen = pages.parse_line_filter(
             params.get("category"), params.get("band"), params.get("due"), params.get("supplier")

@@ -10,13 +10,15 @@ pages of them), in the page's order. The figures come from the batch tables and
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
 
 from supplierrisk.batch.compute import PAIR_KPIS
 from supplierrisk.kpis import KpiParams, compute_kpis
+from supplierrisk.modeling.metrics import METRIC_NAMES
+from supplierrisk.service.deployment import ModelCard
 from supplierrisk.service.sourcing import (
     BAND_RANK,
     CategoryView,
@@ -26,7 +28,9 @@ from supplierrisk.service.sourcing import (
     sort_frame,
 )
 
-Kind = Literal["text", "link", "pct", "interval", "number", "money", "days", "band", "score", "date", "flag"]
+Kind = Literal[
+    "text", "link", "pct", "interval", "number", "metric", "money", "days", "band", "score", "date", "flag"
+]
 # Open lines "at risk": those the OTD model puts in the medium or high band.
 AT_RISK_BANDS: Final = ("medium", "high")
 WINDOWS: Final = (90, 180, 365)
@@ -357,3 +361,86 @@ def history_summary(history: pd.DataFrame | None, rows: np.ndarray | None) -> di
         "spend": float(value.sum()) if value.notna().any() and len(currencies) <= 1 else None,
         "spend_note": "mixed currencies" if len(currencies) > 1 else "",
     }
+
+
+def _metric_columns() -> tuple[Column, ...]:
+    return tuple(Column(name, name, "metric", sortable=False) for name in METRIC_NAMES)
+
+
+def backtest_table(card: ModelCard) -> Table:
+    """A registered version's mean backtest: the model and every baseline, the served one marked."""
+    rows = pd.DataFrame(
+        [
+            {"candidate": name, "served": name == card.served_candidate, **values}
+            for name, values in card.backtest.items()
+        ],
+        columns=["candidate", "served", *METRIC_NAMES],
+    )
+    columns = (
+        Column("candidate", "Candidate", sortable=False),
+        Column("served", "Served", "flag", sortable=False),
+        *_metric_columns(),
+    )
+    title = f"Backtest of {card.kind} version {card.version} ({card.alias}), mean over folds"
+    return Table(f"backtest_{card.kind}_{card.alias}", title, columns, rows)
+
+
+DRIFT_COLUMNS: Final = (
+    Column("model", "Model", sortable=False),
+    Column("features_drifted", "Features drifted", "number", sortable=False),
+    Column("features_compared", "Features compared", "number", sortable=False),
+    Column("share_drifted", "Share drifted", "pct", sortable=False),
+    Column("psi", "Prediction PSI", "metric", sortable=False),
+    Column("alert", "Alert", "flag", sortable=False),
+    Column("note", "Note", sortable=False),
+)
+
+
+def drift_table(drift: dict[str, Any] | None) -> Table:
+    """The batch's drift summary, a row per model (no rows before the first batch)."""
+    rows = [
+        {
+            "model": kind,
+            "features_drifted": section.get("features_drifted"),
+            "features_compared": section.get("features_compared"),
+            "share_drifted": section.get("share_drifted"),
+            "psi": (section.get("prediction") or {}).get("psi"),
+            "alert": bool(section.get("alert")),
+            "note": section.get("note") or "",
+        }
+        for kind in ("otd", "disruption")
+        if isinstance(section := (drift or {}).get(kind), dict)
+    ]
+    return Table(
+        "drift",
+        "Drift of the latest batch",
+        DRIFT_COLUMNS,
+        pd.DataFrame(rows, columns=[c.key for c in DRIFT_COLUMNS]),
+    )
+
+
+FEEDBACK_COLUMNS: Final = (
+    Column("as_of", "Batch as of", "text", sortable=False),
+    Column("model", "Model", sortable=False),
+    Column("version", "Version", sortable=False),
+    Column("n", "Lines or suppliers settled", "number", sortable=False),
+    Column("roc_auc", "Realised AUC", "metric", sortable=False),
+    Column("backtest_roc_auc", "Backtest AUC", "metric", sortable=False),
+    Column("brier", "Realised Brier", "metric", sortable=False),
+    Column("backtest_brier", "Backtest Brier", "metric", sortable=False),
+    Column("degraded", "Degraded", "flag", sortable=False),
+    Column("reasons", "Why", sortable=False),
+)
+
+
+def feedback_table(report: dict[str, Any] | None) -> Table:
+    """Past batches' predictions against the outcomes known since (``supplierrisk monitor``'s report)."""
+    rows = [
+        {
+            **{c.key: batch.get(c.key) for c in FEEDBACK_COLUMNS},
+            "reasons": "; ".join(batch.get("reasons") or []),
+        }
+        for batch in (report or {}).get("batches", [])
+    ]
+    frame = pd.DataFrame(rows, columns=[c.key for c in FEEDBACK_COLUMNS])
+    return Table("feedback", "Performance feedback", FEEDBACK_COLUMNS, frame)

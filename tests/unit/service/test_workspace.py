@@ -230,3 +230,52 @@ def test_history_summary_of_a_supplier() -> None:
     assert history_summary(None, None) is None
     mixed = history.assign(currency=["USD", "EUR", "USD", "USD"])
     assert history_summary(mixed, np.array([0, 1]))["spend"] is None
+
+
+def test_monitoring_tables_mark_the_served_candidate_and_keep_every_model() -> None:
+    from supplierrisk.service.deployment import ModelCard
+    from supplierrisk.service.workspace import backtest_table, drift_table, feedback_table
+
+    card = ModelCard(
+        kind="otd",
+        name="supplierrisk-otd",
+        alias="champion",
+        version="3",
+        run_id="r",
+        training_as_of="2024-06-30",
+        data_window="2022-01-01..2024-06-30",
+        gate_decision="promote",
+        backtest={"model": {"roc_auc": 0.8, "brier": 0.1}, "global_rate": {"roc_auc": 0.5, "brier": 0.12}},
+        served_candidate="global_rate",
+    )
+    table = backtest_table(card)
+    assert table.name == "backtest_otd_champion"
+    assert table.rows[["candidate", "served", "roc_auc"]].values.tolist() == [
+        ["model", False, 0.8],
+        ["global_rate", True, 0.5],
+    ]
+    assert np.isnan(table.rows.loc[0, "ece"])  # not logged: shown as missing, never 0
+    drift = drift_table(
+        {"otd": {"features_drifted": 3, "features_compared": 10, "alert": True, "prediction": {"psi": 0.3}}}
+    )
+    assert drift.rows[["model", "features_drifted", "psi", "alert"]].values.tolist() == [
+        ["otd", 3, 0.3, True]
+    ]
+    assert drift_table(None).rows.empty
+    report = {
+        "batches": [
+            {
+                "as_of": "2024-01-01",
+                "model": "otd",
+                "version": "2",
+                "n": 40,
+                "roc_auc": 0.7,
+                "degraded": True,
+                "reasons": ["AUC 0.70 < 0.80 - 0.05", "Brier"],
+            }
+        ]
+    }
+    feedback = feedback_table(report).rows.iloc[0]
+    assert feedback["reasons"] == "AUC 0.70 < 0.80 - 0.05; Brier"
+    assert feedback["n"] == 40
+    assert feedback_table(None).rows.empty
