@@ -184,6 +184,7 @@ def category(
         "category": category,
         "as_of": as_of_of(current).date().isoformat(),
         "window_days": window_days,
+        "batch_window": BATCH_WINDOW_DAYS,
         "windows": workspace.WINDOWS,
         "band": band,
         "concentration": workspace.concentration(view),

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.auth import AUTH_DISABLED_KEY, authenticate
 from serving.deps import ApiKeyValue, Keys, get_settings
-from supplierrisk.service.apikeys import ApiKey
+from supplierrisk.service.apikeys import ApiKey, KeyRing
 from supplierrisk.service.deployment import Deployment
 from supplierrisk.service.websession import (
     SECRET_FILE,
@@ -108,8 +108,8 @@ def signer_of(request: Request) -> SessionSigner:
 async def web_user(request: Request, keyring: Keys, api_key: ApiKeyValue) -> WebUser:
     """The caller, by the key header or the session cookie; else a redirect to the login form."""
     if api_key:
-        return WebUser(authenticate(keyring, api_key, "viewer"), None, "")
-    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return WebUser(_throttled_key(request, keyring, api_key), None, "")
+    next_url = raw_path(request) + (f"?{request.url.query}" if request.url.query else "")
     cookie = request.cookies.get(SESSION_COOKIE)
     if keyring is None:
         return WebUser(AUTH_DISABLED_KEY, None, "")
@@ -126,6 +126,27 @@ async def web_user(request: Request, keyring: Keys, api_key: ApiKeyValue) -> Web
     if key is None:
         raise LoginRequiredError("revoked", next_url)
     return WebUser(key, session, session.csrf)
+
+
+def _throttled_key(request: Request, keyring: KeyRing | None, api_key: str) -> ApiKey:
+    """The header's key, with its failures counted as failed logins (so pages cannot be used to guess)."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = client_of(request)
+    wait = throttle.retry_after(client)
+    if wait:
+        raise HTTPException(429, f"too many failed logins: try again in {wait} s", {"Retry-After": str(wait)})
+    try:
+        return authenticate(keyring, api_key, "viewer")
+    except HTTPException as exc:
+        if exc.status_code == 401:
+            throttle.failed(client)
+        raise
+
+
+def raw_path(request: Request) -> str:
+    """The request's path as sent, still percent-encoded (an id may itself contain ``%2F`` or ``%25``)."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("ascii", "replace") if raw else quote(request.url.path, safe="/")
 
 
 User = Annotated[WebUser, Depends(web_user)]
@@ -193,8 +214,9 @@ class SecurityHeaders:
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 headers += [
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
@@ -241,7 +263,7 @@ def status_bar(current: Deployment, settings: Settings) -> StatusBar:
         batch.batch_id,
         batch.as_of.date().isoformat(),
         age,
-        age >= settings.ui_stale_batch_days,
+        age > settings.ui_stale_batch_days,
         alert,
         current.versions,
         list(current.problems),
@@ -257,7 +279,7 @@ def with_query(request: Request, **changes: Any) -> str:
         else:
             params[name] = str(value)
     query = urlencode(params)
-    return request.url.path + (f"?{query}" if query else "")
+    return raw_path(request) + (f"?{query}" if query else "")
 
 
 def quote_path(value: object) -> str:
@@ -283,7 +305,8 @@ def _text(column: Column, value: Any, row: Any) -> str:
         "money": lambda v: f"{float(v):,.0f}",
         "metric": lambda v: f"{float(v):.4f}",
         "days": lambda v: f"{float(v):.1f}",
-        "number": lambda v: f"{v:,}" if isinstance(v, int) else f"{float(v):,.3g}",
+        "number": lambda v: f"{int(v):,}" if float(v).is_integer() else f"{float(v):,.2f}",
+        "index": lambda v: f"{float(v):,.0f}",
         "score": lambda v: f"{int(v)}",
         "flag": lambda v: "yes" if v else "no",
         "date": lambda v: pd.Timestamp(v).date().isoformat(),

@@ -76,7 +76,7 @@ async def login(
         throttle.failed(client)
         log.warning("failed workspace login from %s", client)
         return _form(request, _safe_next(next), "That key is unknown or revoked.", 401)
-    throttle.succeeded(client)
+    # Failures are not forgiven by a success: they age out, so a valid key cannot reset the count.
     cookie, _ = signer_of(request).issue(key)
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     redirect.set_cookie(

@@ -116,7 +116,8 @@ class Settings(BaseSettings):
     ui_stale_batch_days: int = Field(
         default=2,
         ge=1,
-        description="The workspace flags the latest batch as stale when its as-of is this many days old.",
+        description="The workspace flags the latest batch as stale when its as-of is more than this many days"
+        " old.",
     )
     ui_cookie_secure: bool = Field(
         default=False,

@@ -177,6 +177,13 @@ def test_a_category_manager_reviews_a_category_and_a_supplier(
     page.get_by_role("link", name="Models and monitoring").click()
     checked(page, "monitoring-viewer")
     assert page.get_by_role("button", name="Promote to champion").count() == 0
+    # Evidently's page runs sandboxed under its own policy, and draws.
+    page.get_by_role("link", name="open lines (OTD features)").click()
+    page.wait_for_url(f"{base}/ui/monitoring/drift/otd")
+    page.wait_for_selector("svg", timeout=20_000)
+    assert page.get_by_text("Dataset Drift").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "drift-otd.png"), full_page=False)
+    page.go_back()
 
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r".*/ui/login\?reason=logout"))

@@ -62,6 +62,18 @@ def section(page: str, table: str) -> str:
     return found.group(0)
 
 
+def otd_cells(page: str) -> list[tuple[str, str]]:
+    """(supplier, OTD cell text) of each row of a suppliers table."""
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
+    out = []
+    for row in rows:
+        supplier = re.search(r'data-col="supplier_id"><a href="[^"]+">([^<]+)</a>', row)
+        otd = re.search(r'data-col="otd_rate">(.*?)</td>', row, re.S)
+        if supplier and otd:
+            out.append((supplier.group(1), re.sub(r"<[^>]+>", "", otd.group(1))))
+    return out
+
+
 def busiest_category(stack: Stack, api: TestClient) -> str:
     items = api.get("/v1/categories", headers=stack.headers()).json()["items"]
     return max(items, key=lambda c: c["n_suppliers"])["category"]
@@ -105,15 +117,18 @@ def test_login_refuses_bad_keys_forms_without_token_and_other_sites(stack: Stack
         assert login(client, stack.viewer, "https://evil.example/").headers["location"] == "/ui/"
 
 
-def test_failed_logins_are_rate_limited(stack: Stack, tmp_path: Path) -> None:
+def test_failed_logins_are_rate_limited_and_a_valid_key_does_not_reset_the_count(stack: Stack) -> None:
     settings = stack.settings.model_copy(update={"ui_login_attempts": 3})
     with TestClient(create_app(settings), follow_redirects=False) as client:
-        for _ in range(3):
-            assert login(client, "sr_wrong").status_code == 401
+        assert login(client, "sr_wrong").status_code == 401
+        assert login(client, stack.viewer).status_code == 303  # a success forgives nothing
+        assert client.get("/ui/", headers={"X-API-Key": "sr_wrong"}).status_code == 401  # pages count too
+        assert login(client, "sr_wrong").status_code == 401
         refused = login(client, stack.viewer)
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) > 0
         assert "Too many failed logins" in refused.text
+        assert client.get("/ui/", headers=stack.headers()).status_code == 429
 
 
 def test_a_page_without_a_session_redirects_to_login_and_a_key_header_also_works(
@@ -236,18 +251,34 @@ def test_one_otd_definition_on_the_page_in_the_api_and_in_the_kpis_command(
 
 
 def test_a_chosen_window_recomputes_with_compute_kpis_and_the_batch_window_matches_the_batch(
-    stack: Stack, api: TestClient
+    stack: Stack, viewer: TestClient, api: TestClient
 ) -> None:
     category = busiest_category(stack, api)
     detail = api.get(f"/v1/categories/{quote(category)}", headers=stack.headers()).json()
     as_of = pd.Timestamp(detail["batch"]["as_of"])
     history = load_store(stack.settings.store_path)
+    # At the batch's own window the recomputation is the batch (one definition, two paths).
     recomputed = category_kpis(history, category, as_of, BATCH_WINDOW_DAYS, kpi_params(stack.settings))
     by_id = recomputed.set_index("supplier_id")
     for supplier in detail["suppliers"]:
-        assert by_id.loc[supplier["supplier_id"], "otd_rate"] == pytest.approx(
-            supplier["otd_rate"]["value"], nan_ok=True
-        )
+        expected = supplier["otd_rate"]["value"]
+        assert by_id.loc[supplier["supplier_id"], "otd_rate"] == pytest.approx(expected, nan_ok=True)
+    # A 90-day window: the page shows compute_kpis over 90 days, which differs from the batch's.
+    short = category_kpis(history, category, as_of, 90, kpi_params(stack.settings)).set_index("supplier_id")
+    page = section(viewer.get(f"/ui/categories/{quote(category, safe='')}?window=90").text, "suppliers")
+    shown = dict(otd_cells(page))
+    assert set(shown) == {s["supplier_id"] for s in detail["suppliers"]}
+    differs = 0
+    for supplier in detail["suppliers"]:
+        value = short["otd_rate"].get(supplier["supplier_id"], float("nan"))
+        text = shown[supplier["supplier_id"]]
+        if value == value:
+            assert text.startswith(f"{value:.1%} [")
+            batch = supplier["otd_rate"]["value"]
+            differs += batch is not None and abs(value - batch) > 1e-9
+        else:
+            assert "insufficient data" in text
+    assert differs > 0
 
 
 def test_category_page_sorts_filters_by_band_and_exports_the_same_rows(
@@ -265,6 +296,14 @@ def test_category_page_sorts_filters_by_band_and_exports_the_same_rows(
     )
     expected = [s["supplier_id"] for s in detail["suppliers"] if s["risk_band"] == band]
     assert sorted(listed) == sorted(expected)
+    # Worst 90-day OTD first, suppliers without a figure last.
+    history = load_store(stack.settings.store_path)
+    as_of = pd.Timestamp(detail["batch"]["as_of"])
+    short = category_kpis(history, category, as_of, 90, kpi_params(stack.settings)).set_index("supplier_id")
+    values = [short["otd_rate"].get(s, float("nan")) for s in listed]
+    known = [v for v in values if v == v]
+    assert known == sorted(known)
+    assert values[: len(known)] == known
     assert 'aria-sort="ascending"' in page.text
     export = re.search(r'href="/ui/export\?([^"]+)&amp;format=csv"', page.text)
     assert export is not None

@@ -65,6 +65,7 @@ PAIR_KPIS = (
     "ipv_share",
     "ipv_share_lo",
     "ipv_share_hi",
+    "spend_lines",
     "spend",
     "spend_share",
 )
@@ -74,6 +75,7 @@ CATEGORY_KPIS = (
     "otd_rate",
     "otd_rate_lo",
     "otd_rate_hi",
+    "spend_lines",
     "spend",
     "spend_share",
     "n_suppliers",

@@ -9,7 +9,9 @@ age, then looks the key up again, so revoking a key ends its sessions at once.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -21,7 +23,6 @@ from typing import Final
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from supplierrisk.service.apikeys import ApiKey
-from supplierrisk.storage import atomic_write
 
 SESSION_COOKIE: Final = "sr_session"
 LOGIN_CSRF_COOKIE: Final = "sr_login_csrf"
@@ -57,19 +58,37 @@ def fingerprint(key: ApiKey) -> str:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """The secret in ``path``, creating it (256 random bits, owner-only) on first use."""
-    if path.exists():
+    """The secret in ``path``, creating it (256 random bits, owner-only) on first use.
+
+    The file is created exclusively (a hard link of a finished temporary file), so workers
+    starting at once all end up with the one secret that was linked first.
+    """
+    existing = _read_secret(path)
+    if existing is not None:
+        return existing
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    tmp.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        # Another worker linked its secret first: use that one, unless the file is damaged (too short).
+        if _read_secret(path) is None:
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    found = _read_secret(path)
+    assert found is not None  # noqa: S101 - written just above
+    return found
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
         text = path.read_text(encoding="utf-8").strip()
-        if len(text) >= 32:
-            return text
-    secret = secrets.token_urlsafe(32)
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(secret + "\n", encoding="utf-8")
-
-    atomic_write(path, write, mode=0o600)
-    # Two workers starting at once: whichever wrote last wins, and both read that one.
-    return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return text if len(text) >= 32 else None
 
 
 class SessionSigner:
@@ -77,8 +96,9 @@ class SessionSigner:
 
     def __init__(self, secret: str, max_age_seconds: int) -> None:
         self.max_age_seconds = max_age_seconds
-        self._session = URLSafeTimedSerializer(secret, salt=_SALT_SESSION)
-        self._login = URLSafeTimedSerializer(secret, salt=_SALT_LOGIN)
+        sha256 = {"digest_method": hashlib.sha256}
+        self._session = URLSafeTimedSerializer(secret, salt=_SALT_SESSION, signer_kwargs=sha256)
+        self._login = URLSafeTimedSerializer(secret, salt=_SALT_LOGIN, signer_kwargs=sha256)
 
     def issue(self, key: ApiKey) -> tuple[str, Session]:
         """A new session for ``key``: the cookie value and what it says."""
@@ -159,8 +179,3 @@ class LoginThrottle:
                 # Bounded memory under a spray of clients: drop those with nothing recent.
                 for stale in [c for c, f in self._failures.items() if not f]:
                     del self._failures[stale]
-
-    def succeeded(self, client: str) -> None:
-        """Forget ``client``'s failures."""
-        with self._lock:
-            self._failures.pop(client, None)

@@ -29,7 +29,19 @@ from supplierrisk.service.sourcing import (
 )
 
 Kind = Literal[
-    "text", "link", "pct", "interval", "number", "metric", "money", "days", "band", "score", "date", "flag"
+    "text",
+    "link",
+    "pct",
+    "interval",
+    "number",
+    "index",
+    "metric",
+    "money",
+    "days",
+    "band",
+    "score",
+    "date",
+    "flag",
 ]
 # Open lines "at risk": those the OTD model puts in the medium or high band.
 AT_RISK_BANDS: Final = ("medium", "high")
@@ -67,6 +79,15 @@ class Table:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        missing = [c.key for c in self.columns if c.key not in self.rows]
+        if missing:
+            # A batch published before a column existed: the column shows as empty, and says why.
+            object.__setattr__(self, "rows", self.rows.reindex(columns=[*self.rows.columns, *missing]))
+            labels = ", ".join(
+                c.label.replace(" [90% interval]", "") for c in self.columns if c.key in missing
+            )
+            note = f"{labels}: not in this batch (published by an earlier version); run 'supplierrisk score'."
+            object.__setattr__(self, "notes", (*self.notes, note))
         # A KPI no row has data for says so once, above the table, rather than only cell by cell.
         if not self.notes and len(self.rows):
             empty = [
@@ -99,7 +120,13 @@ class Table:
             raise ValueError(f"sort must be one of {', '.join(sortable)}, not {key!r}")
         kind = self.column(key).kind
         descending = (kind not in ("text", "link", "date")) if descending is None else descending
-        return replace(self, rows=sort_frame(self.rows, key, descending), sort=key, descending=descending)
+        if kind == "band":
+            # Bands sort by rank (high, medium, low), not by name.
+            ranked = self.rows.assign(_band_rank=self.rows[key].map(BAND_RANK))
+            rows = sort_frame(ranked, "_band_rank", descending).drop(columns="_band_rank")
+        else:
+            rows = sort_frame(self.rows, key, descending)
+        return replace(self, rows=rows, sort=key, descending=descending)
 
     def page(self, limit: int, offset: int) -> pd.DataFrame:
         """Rows ``offset`` to ``offset + limit``."""
@@ -148,10 +175,10 @@ def category_rows(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 HOME_COLUMNS: Final = (
     Column("category", "Category", "link", link=CATEGORY_LINK),
-    Column("spend", "Spend", "money", count="otd_lines"),
+    Column("spend", "Spend", "money", count="spend_lines"),
     Column("otd_rate", "OTD [90% interval]", "interval", count="otd_lines"),
     Column("n_suppliers", "Suppliers", "number"),
-    Column("hhi", "HHI", "number"),
+    Column("hhi", "HHI", "index"),
     Column("single_source", "Single source", "flag"),
     Column("suppliers_high", "High risk", "number"),
     Column("suppliers_medium", "Medium risk", "number"),
@@ -189,7 +216,7 @@ CATEGORY_SUPPLIER_COLUMNS: Final = (
 SUPPLIER_KPI_COLUMNS: Final = (
     *KPI_COLUMNS,
     Column("lead_time_p90_days", "Lead time, P90 (days)", "days", count="delivered_lines"),
-    Column("spend", "Spend", "money"),
+    Column("spend", "Spend", "money", count="spend_lines"),
     Column("spend_share", "Share of all spend", "pct"),
     Column("open_lines", "Open lines", "number"),
     Column("overdue_lines", "Overdue lines", "number"),

@@ -87,9 +87,19 @@ def test_throttle_refuses_after_the_allowed_failures_until_they_age_out() -> Non
     assert throttle.retry_after("10.0.0.1", now=3.0) == 57  # the first failure ages out at 60 s
     assert throttle.retry_after("10.0.0.2", now=3.0) == 0  # other clients are not affected
     assert throttle.retry_after("10.0.0.1", now=60.0) == 0
-    throttle.failed("10.0.0.1", now=61.0)
-    throttle.succeeded("10.0.0.1")
-    assert throttle.retry_after("10.0.0.1", now=61.5) == 0
+    for second in (61.0, 61.5, 62.0):  # three more, all within a minute: refused again
+        throttle.failed("10.0.0.1", now=second)
+    assert throttle.retry_after("10.0.0.1", now=62.5) == 59
+
+
+def test_workers_starting_together_share_one_secret(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "ui_session.key"
+    with ThreadPoolExecutor(8) as pool:
+        secrets_seen = set(pool.map(lambda _: load_or_create_secret(path), range(16)))
+    assert len(secrets_seen) == 1
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
 def test_secret_is_created_owner_only_once_and_then_reused(tmp_path: Path) -> None:

@@ -50,6 +50,10 @@ PAIRS = pd.DataFrame(
         "risk_band": ["high", "medium", "medium", "high", "low"],
     }
 )
+# Every KPI column a batch carries, with lines behind each but OTIF (none in this history).
+PAIRS = PAIRS.reindex(columns=[*PAIRS.columns, *(c for c in PAIR_KPIS if c not in PAIRS)])
+for _count in ("delivered_lines", "fill_lines", "reject_lines", "ipv_lines", "spend_lines"):
+    PAIRS[_count] = 1
 CATEGORIES = pd.DataFrame(
     {
         "category": ["ARV", "HRDT"],
@@ -279,3 +283,21 @@ def test_monitoring_tables_mark_the_served_candidate_and_keep_every_model() -> N
     assert feedback["reasons"] == "AUC 0.70 < 0.80 - 0.05; Brier"
     assert feedback["n"] == 40
     assert feedback_table(None).rows.empty
+
+
+def test_bands_sort_by_rank_not_by_name() -> None:
+    table = category_suppliers(TABLES, category_view(TABLES, "ARV"))
+    assert table.sorted_by("risk_band").rows["risk_band"].tolist() == ["high", "medium", "medium"]
+    assert table.sorted_by("risk_band", descending=False).rows["risk_band"].tolist() == [
+        "medium",
+        "medium",
+        "high",
+    ]
+
+
+def test_a_column_the_batch_lacks_is_empty_and_said_to_be_missing() -> None:
+    old_batch = {**TABLES, "supplier_categories": PAIRS.drop(columns=["otif_rate", "otif_lines"])}
+    table = category_suppliers(old_batch, category_view(old_batch, "ARV"))
+    assert table.rows["otif_rate"].isna().all()
+    assert table.notes[0].startswith("OTIF: not in this batch")
+    assert table.sorted_by("otif_rate").rows["supplier_id"].tolist() == ["A", "B", "C"]  # all missing: by id
