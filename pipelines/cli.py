@@ -3,20 +3,46 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import pandas as pd
 import typer
 
-from supplierrisk.ingest import PRESET_NAMES, IngestError
+from pipelines.cli_scenario import scenario_app
+from pipelines.cli_support import (
+    EXIT_AS_OF_OUTSIDE_DATA as EXIT_AS_OF_OUTSIDE_DATA,
+)
+from pipelines.cli_support import (
+    EXIT_EMPTY_STORE as EXIT_EMPTY_STORE,
+)
+from pipelines.cli_support import (
+    EXIT_INGEST_REFUSED as EXIT_INGEST_REFUSED,
+)
+from pipelines.cli_support import (
+    EXIT_LOCKED as EXIT_LOCKED,
+)
+from pipelines.cli_support import (
+    EXIT_NO_CHAMPION as EXIT_NO_CHAMPION,
+)
+from pipelines.cli_support import (
+    EXIT_REGISTRY_UNREACHABLE as EXIT_REGISTRY_UNREACHABLE,
+)
+from pipelines.cli_support import (
+    EXIT_RETRAIN_FAILED as EXIT_RETRAIN_FAILED,
+)
+from pipelines.cli_support import (
+    EXIT_USER_ERROR as EXIT_USER_ERROR,
+)
+from pipelines.cli_support import (
+    as_of_day,
+    exit_codes,
+    note,
+    user_errors,
+)
+from supplierrisk.ingest import PRESET_NAMES
 from supplierrisk.settings import Settings
-from supplierrisk.storage import StoreEmptyError
-from supplierrisk.tracking import TrackingError
 
 app = typer.Typer(
     help="Supplier risk and performance: ingest PO history, KPI scorecards, synthetic data, demo.",
@@ -33,18 +59,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(predict_app, name="predict")
 app.add_typer(promote_app, name="promote")
 app.add_typer(keys_app, name="keys")
-
-P = ParamSpec("P")
-R = TypeVar("R")
-# Exit codes (documented in the README for schedulers): 0 done, then one code per kind of failure.
-EXIT_USER_ERROR = 2
-EXIT_NO_CHAMPION = 3
-EXIT_EMPTY_STORE = 4
-EXIT_AS_OF_OUTSIDE_DATA = 5
-EXIT_LOCKED = 6
-EXIT_REGISTRY_UNREACHABLE = 7
-EXIT_INGEST_REFUSED = 8
-EXIT_RETRAIN_FAILED = 9
+app.add_typer(scenario_app, name="scenario")
 
 TABLE_COLUMNS = (
     "supplier_id",
@@ -67,61 +82,6 @@ TABLE_COLUMNS = (
     "overdue_lines",
     "score",
 )
-
-
-def _exit_codes() -> list[tuple[type[BaseException], int]]:
-    """Known failures and their exit codes, most specific first (the README's table)."""
-    from supplierrisk.batch.folders import BatchLockedError
-    from supplierrisk.features import AsOfOutsideDataError
-    from supplierrisk.tracking import MissingChampionError
-
-    return [
-        (MissingChampionError, EXIT_NO_CHAMPION),
-        (StoreEmptyError, EXIT_EMPTY_STORE),
-        (AsOfOutsideDataError, EXIT_AS_OF_OUTSIDE_DATA),
-        (BatchLockedError, EXIT_LOCKED),
-        (TrackingError, EXIT_REGISTRY_UNREACHABLE),
-        (IngestError, EXIT_USER_ERROR),
-        (ValueError, EXIT_USER_ERROR),
-        (FileNotFoundError, EXIT_USER_ERROR),
-    ]
-
-
-def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn known failures into a one-line message and their exit code, without a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            code = next((c for error, c in _exit_codes() if isinstance(exc, error)), None)
-            if code is None:
-                raise
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code) from None
-
-    return wrapper
-
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _as_of(value: str | None, option: str = "--as-of") -> pd.Timestamp | None:
-    """A strict ISO day (YYYY-MM-DD); None stays None (the command then uses the store's last day)."""
-    if value is None:
-        return None
-    if not _ISO_DAY.fullmatch(value.strip()):
-        raise ValueError(f"{option} {value!r} is not a date in YYYY-MM-DD form (for example 2020-08-28)")
-    try:
-        return pd.Timestamp(value.strip()).normalize()
-    except ValueError:
-        raise ValueError(f"{option} {value!r} is not a real calendar day") from None
-
-
-def _note(text: str) -> None:
-    """A side note (the as-of in force) on stderr, so stdout stays clean for CSV and JSON."""
-    typer.echo(text, err=True)
 
 
 @app.command()
@@ -205,7 +165,7 @@ def kpis(
         raise ValueError(f"--format must be table, csv or json, not {output_format!r}")
     if window <= 0:
         raise ValueError("--window must be a positive number of days")
-    result = run_kpis(Settings(), _as_of(as_of), window, by, scorecard, announce=_note)
+    result = run_kpis(Settings(), as_of_day(as_of), window, by, scorecard, announce=note)
     table = result.table
     reason = empty_reason(result, window)
     if reason is not None and output_format == "table":
@@ -268,7 +228,7 @@ def demo(
     """Ingest the bundled SCMS history and print supplier and category scorecards."""
     from pipelines.demo import run_demo
 
-    day = _as_of(as_of)
+    day = as_of_day(as_of)
     assert day is not None  # noqa: S101 - the option has a default
     typer.echo(run_demo(Settings(), day, top))
 
@@ -276,7 +236,7 @@ def demo(
 def _train(kind: str, as_of: str | None, config: Path | None) -> None:
     from pipelines.train import run_train
 
-    report = run_train(Settings(), kind, _as_of(as_of), config, announce=_note)
+    report = run_train(Settings(), kind, as_of_day(as_of), config, announce=note)
     typer.echo(report.format_text())
 
 
@@ -317,7 +277,7 @@ def predict_otd(
     """Score every open, not-yet-due line with the OTD champion."""
     from pipelines.predict import run_predict_otd
 
-    scored = run_predict_otd(Settings(), _as_of(as_of), out, announce=_note)
+    scored = run_predict_otd(Settings(), as_of_day(as_of), out, announce=note)
     if out is not None:
         typer.echo(f"wrote {len(scored)} scored lines to {out}")
     elif scored.empty:
@@ -344,7 +304,7 @@ def predict_disruption(
     """Disruption probability, 0-100 risk score, band and top 3 drivers per active supplier."""
     from pipelines.predict import format_supplier_risk, run_predict_disruption
 
-    scored = run_predict_disruption(Settings(), _as_of(as_of), category, out, top, announce=_note)
+    scored = run_predict_disruption(Settings(), as_of_day(as_of), category, out, top, announce=note)
     if out is not None:
         typer.echo(f"wrote {len(scored)} scored suppliers to {out}")
     elif scored.empty:
@@ -437,7 +397,7 @@ def score(
     """
     from pipelines.score import run_score
 
-    report = run_score(Settings(), _as_of(as_of), keep, _progress, announce=_note)
+    report = run_score(Settings(), as_of_day(as_of), keep, _progress, announce=note)
     typer.echo(report.format_text())
     policy = report.retrain
     if policy:
@@ -451,7 +411,7 @@ def score(
         try:
             typer.echo(format_retrain(run_retrain(Settings())))
         except Exception as exc:
-            if not any(isinstance(exc, error) for error, _ in _exit_codes()):
+            if not any(isinstance(exc, error) for error, _ in exit_codes()):
                 raise
             # The batch is published; only the retrain failed, and the scheduler can tell the two apart.
             typer.echo(f"error: batch published, but the retrain failed: {exc}", err=True)
@@ -470,7 +430,7 @@ def drift(
     from pipelines.monitor import format_drift
     from supplierrisk.monitoring.checks import latest_drift_summary
 
-    summary = latest_drift_summary(Settings(), _as_of(as_of))
+    summary = latest_drift_summary(Settings(), as_of_day(as_of))
     typer.echo(json.dumps(summary, indent=2, default=str) if as_json else format_drift(summary))
 
 
@@ -505,7 +465,7 @@ def retrain(
     from pipelines.train import format_retrain, run_retrain
 
     configs = {"otd": config_otd, "disruption": config_disruption}
-    typer.echo(format_retrain(run_retrain(Settings(), _as_of(as_of), announce=_note, configs=configs)))
+    typer.echo(format_retrain(run_retrain(Settings(), as_of_day(as_of), announce=note, configs=configs)))
 
 
 @app.command()

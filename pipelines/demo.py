@@ -12,11 +12,13 @@ from pipelines.ingest import run_ingest
 from pipelines.kpis import run_kpis
 from pipelines.monitor import format_drift
 from pipelines.predict import format_supplier_risk, run_predict_disruption
+from pipelines.scenario import format_scenario, run_scenario_job
 from pipelines.score import run_score
 from pipelines.train import run_train
 from supplierrisk.features import latest_day
 from supplierrisk.ingest import get_preset
 from supplierrisk.monitoring.checks import latest_drift_summary
+from supplierrisk.scenarios import Allocation, ScenarioRequest, Shift
 from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store
 
@@ -102,6 +104,7 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
             format_drift(latest_drift_summary(settings)),
         ]
         where = f"batch folder: {batch.folder}\nresults database: {settings.results_url}"
+        parts += ["", *scenario_example(settings, as_of)]
         parts += [
             "",
             "== the API (supplierrisk serve), called over HTTP as a category manager's tool would ==",
@@ -122,6 +125,29 @@ def run_demo(settings: Settings, as_of: pd.Timestamp, top: int = 15) -> str:
         " 'supplierrisk keys create --role viewer --name you' (admin keys may also promote)",
     ]
     return "\n".join(parts)
+
+
+def scenario_example(settings: Settings, as_of: pd.Timestamp, category: str = "ARV") -> list[str]:
+    """A scenario a category manager would bring: 30% of the largest supplier's volume to the next one."""
+    history = load_store(settings.store_path)
+    recent = history.loc[
+        (history["category"] == category)
+        & (history["order_date"] > as_of - pd.Timedelta(days=90))
+        & (history["order_date"] <= as_of)
+    ]
+    value = (recent["quantity_ordered"] * recent["unit_price"]).groupby(recent["supplier_id"]).sum()
+    if len(value) < 2:
+        return [f"(no scenario: {category} has fewer than two suppliers in the 90 days to {as_of.date()})"]
+    giver, taker = value.sort_values(ascending=False).index[:2]
+    shift = Shift(str(giver), str(taker), 0.3)
+    request = ScenarioRequest(category, Allocation(shifts=(shift,)), as_of=as_of)
+    result = run_scenario_job(settings, request)
+    return [
+        f"== a sourcing scenario: move 30% of {giver}'s {category} volume to {taker} ==",
+        f"   (supplierrisk scenario --category {category} --as-of {as_of.date()}"
+        f' --shift "{giver}={taker}:0.3")',
+        format_scenario(result),
+    ]
 
 
 def api_tour(settings: Settings) -> list[str]:

@@ -542,3 +542,125 @@ class ErrorBody(BaseModel):
     """An error: ``detail`` says what went wrong."""
 
     detail: Any
+
+
+class ShiftBody(BaseModel):
+    """Move ``share`` of ``from``'s volume to ``to``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: str = Field(alias="from", min_length=1, max_length=400, description="The supplier giving volume.")
+    target: str = Field(alias="to", min_length=1, max_length=400, description="The supplier taking it.")
+    share: float = Field(ge=0, le=1, description="The share of the giver's volume that moves.")
+
+
+class PlannedLine(BaseModel):
+    """A planned quantity of an item, instead of last period's lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = Field(min_length=1, max_length=400)
+    quantity: float = Field(gt=0)
+    supplier_id: str | None = Field(default=None, max_length=400, description="Default: the item's latest.")
+
+
+SCENARIO_EXAMPLE: dict[str, Any] = {
+    "category": "ARV",
+    "shifts": [{"from": "SUPPLIER-A", "to": "SUPPLIER-B", "share": 0.3}],
+    "horizon_days": 90,
+}
+
+
+class ScenarioRequestBody(BaseModel):
+    """A sourcing scenario: a category's demand over a horizon, allocated by target shares or shifts."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SCENARIO_EXAMPLE]})
+
+    category: str = Field(min_length=1, max_length=400)
+    as_of: date | None = Field(default=None, description="Default: the latest batch's as-of.")
+    horizon_days: int = Field(default=90, ge=7, le=730)
+    shares: dict[str, float] | None = Field(
+        default=None, description="Target share per supplier, summing to 1."
+    )
+    shifts: list[ShiftBody] | None = Field(default=None, max_length=200)
+    runs: int = Field(default=2000, ge=100, le=20_000, description="Monte Carlo runs.")
+    seed: int = Field(default=20151, ge=0, le=2**32 - 1, description="Random seed (results reproduce).")
+    planned: list[PlannedLine] | None = Field(default=None, max_length=20_000)
+    capacity_multiple: dict[str, float] = Field(default_factory=dict, description="Cap: x peak weekly lines.")
+    time_to_recover_days: dict[str, float] = Field(default_factory=dict)
+    inventory_cover_days: dict[str, float] = Field(default_factory=dict)
+    excluded_items: dict[str, list[str]] = Field(
+        default_factory=dict, description="Items a supplier may not take."
+    )
+    save: bool = Field(
+        default=False, description="Store it in the results database; the answer carries its id."
+    )
+
+    @model_validator(mode="after")
+    def _one_allocation(self) -> ScenarioRequestBody:
+        if (self.shares is None) == (not self.shifts):
+            raise ValueError("give either shares or shifts, not both and not neither")
+        if self.shares is not None:
+            if any(not 0 <= v <= 1 for v in self.shares.values()):
+                raise ValueError("every share must lie between 0 and 1")
+            total = sum(self.shares.values())
+            if abs(total - 1) > 1e-6:
+                raise ValueError(f"shares must sum to 1, they sum to {total:.6g}")
+        return self
+
+
+class ScenarioFigures(BaseModel):
+    """One arm (baseline or scenario), or their difference (scenario minus baseline)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    expected_late_lines: float
+    late_lines_p10: float
+    late_lines_p50: float
+    late_lines_p90: float
+    otd: float | None
+    otd_p10: float | None
+    otd_p90: float | None
+    expected_late_value: float | None = None
+    cvar95_late_value: float | None = None
+    expected_days_late: float | None = None
+    spend: float | None
+    hhi: float | None
+    single_source: bool = Field(description="In the difference: whether it changed.")
+    top_share: float | None = None
+    warnings: list[str]
+
+
+class ScenarioResponse(BaseModel):
+    """Baseline, scenario and difference with intervals, per supplier figures, and the run's record."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = Field(default=None, description="Set when saved: GET /v1/scenarios/{id}.")
+    category: str
+    as_of: str
+    horizon_days: int
+    runs: int
+    seed: int
+    template_lines: int
+    sigma_supplier_week: float
+    sigma_period: float
+    model_versions: dict[str, str]
+    baseline: ScenarioFigures
+    scenario: ScenarioFigures
+    difference: ScenarioFigures
+    suppliers: list[dict[str, Any]]
+
+
+class SavedScenario(BaseModel):
+    """A saved scenario: who and when, its inputs, model versions, seed and result."""
+
+    id: str
+    created_at: str
+    created_by: str
+    category: str
+    as_of: str
+    seed: int
+    model_versions: dict[str, str]
+    inputs: dict[str, Any]
+    result: ScenarioResponse

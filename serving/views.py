@@ -13,8 +13,11 @@ from fastapi import HTTPException
 
 from serving import schemas
 from supplierrisk.modeling.scoring import score_new_lines
+from supplierrisk.scenarios import Allocation, ScenarioRequest, Shift, SupplierOptions
+from supplierrisk.scenarios.saved import ScenarioNotFoundError, load_scenario, save_scenario
 from supplierrisk.schema import POST_OUTCOME_FIELDS, from_records
 from supplierrisk.service.deployment import Deployment
+from supplierrisk.service.scenarios import ScenarioUnavailableError, run_for
 from supplierrisk.service.sourcing import (
     NotFoundError,
     category_view,
@@ -428,3 +431,65 @@ def reload_body(before: Deployment | None, after: Deployment) -> schemas.ReloadR
     return schemas.ReloadResponse(
         changed=changed, models=after.versions, batch=batch, problems=after.problems
     )
+
+
+def _plain(value: Any) -> Any:
+    """Nested dicts and lists with every scalar made plain JSON (``_value``)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return _value(value)
+
+
+def scenario_request(body: schemas.ScenarioRequestBody) -> ScenarioRequest:
+    """The library's request for an API body (its checks raise ``ScenarioInputError``)."""
+    planned = (
+        pd.DataFrame([p.model_dump() for p in body.planned]).dropna(axis=1, how="all")
+        if body.planned
+        else None
+    )
+    allocation = Allocation(
+        shares=body.shares,
+        shifts=tuple(Shift(s.source, s.target, s.share) for s in body.shifts or []),
+    )
+    return ScenarioRequest(
+        category=body.category,
+        allocation=allocation,
+        as_of=pd.Timestamp(body.as_of) if body.as_of is not None else None,
+        horizon_days=body.horizon_days,
+        runs=body.runs,
+        seed=body.seed,
+        planned=planned,
+        options=SupplierOptions(
+            capacity_multiple=body.capacity_multiple,
+            time_to_recover_days=body.time_to_recover_days,
+            inventory_cover_days=body.inventory_cover_days,
+            excluded_items={s: frozenset(items) for s, items in body.excluded_items.items()},
+        ),
+    )
+
+
+def scenario(
+    current: Deployment, body: schemas.ScenarioRequestBody, results_url: str, who: str
+) -> dict[str, Any]:
+    """Run (and, when asked, save) a scenario; bad inputs are a 422, a missing model a 503."""
+    try:
+        request = scenario_request(body)
+        result = run_for(current, request)
+    except ScenarioUnavailableError as exc:
+        raise HTTPException(503, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    payload: dict[str, Any] = _plain(result.to_dict())
+    if body.save:
+        payload["id"] = save_scenario(results_url, request, result, who)
+    return payload
+
+
+def saved_scenario(results_url: str, identifier: str) -> dict[str, Any]:
+    """A saved scenario by id, or 404."""
+    try:
+        return _plain(load_scenario(results_url, identifier))
+    except ScenarioNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None

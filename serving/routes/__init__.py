@@ -9,6 +9,8 @@ from serving.routes import (
     login,
     models,
     monitoring,
+    scenario_pages,
+    scenarios,
     scoring,
     service,
     suppliers,
@@ -22,6 +24,7 @@ ROUTERS = (
     suppliers.router,
     categories.router,
     monitoring.router,
+    scenarios.router,
     admin.router,
 )
-PAGE_ROUTERS = (login.router, workspace.router)
+PAGE_ROUTERS = (login.router, workspace.router, scenario_pages.router)

@@ -8,7 +8,7 @@ import anyio
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from serving import pages
+from serving import pages, scenario_pages
 from serving.deps import Current, Holder, offload
 from serving.state import RegistryUnavailableError
 from serving.ui import UI_PREFIX, User, WebSettings, check_form, render, require_admin, status_bar
@@ -37,7 +37,7 @@ async def page_query(sort: Sort = None, order: Order = None, offset: Offset = 0)
 PageQuery = Annotated[pages.Query, Depends(page_query)]
 
 
-def _page(
+def render_page(
     request: Request,
     template: str,
     user: Any,
@@ -45,6 +45,7 @@ def _page(
     settings: Settings,
     context: dict[str, Any],
 ) -> HTMLResponse:
+    """A workspace page with its status bar."""
     bar = status_bar(current, settings)
     return render(request, template, {"status_bar": bar, "settings": settings, **context}, user)
 
@@ -65,7 +66,7 @@ async def home(
 ) -> HTMLResponse:
     """Every category: spend, OTD with its interval, suppliers, HHI, single source, bands, lines at risk."""
     context = await offload(pages.home, current, query)
-    return _page(request, "home.html", user, current, settings, context)
+    return render_page(request, "home.html", user, current, settings, context)
 
 
 @router.get(f"{UI_PREFIX}/categories/{{category:path}}", response_class=HTMLResponse)
@@ -83,7 +84,7 @@ async def category(
     """A category's suppliers side by side, concentration, alternatives, risk and OTD charts."""
     window_days = pages.parse_window(window, days)
     context = await offload(pages.category, current, settings, category, window_days, band or None, query)
-    return _page(request, "category.html", user, current, settings, context)
+    return render_page(request, "category.html", user, current, settings, context)
 
 
 @router.get(f"{UI_PREFIX}/suppliers/{{supplier_id:path}}", response_class=HTMLResponse)
@@ -97,7 +98,7 @@ async def supplier(
 ) -> HTMLResponse:
     """One supplier: risk and drivers, KPIs, history, trend, open lines, alternatives."""
     context = await offload(pages.supplier, current, supplier_id, query)
-    return _page(request, "supplier.html", user, current, settings, context)
+    return render_page(request, "supplier.html", user, current, settings, context)
 
 
 @router.get(f"{UI_PREFIX}/lines", response_class=HTMLResponse)
@@ -115,7 +116,7 @@ async def lines(
     """Open lines at risk across categories, filtered by category, band, due date and supplier."""
     chosen = pages.parse_line_filter(category, band, due, supplier)
     context = await offload(pages.lines, current, chosen, query)
-    return _page(request, "lines.html", user, current, settings, context)
+    return render_page(request, "lines.html", user, current, settings, context)
 
 
 @router.get(f"{UI_PREFIX}/monitoring", response_class=HTMLResponse)
@@ -124,7 +125,7 @@ async def monitoring(
 ) -> HTMLResponse:
     """Champion and challenger per model against their baselines, drift, feedback; admins promote here."""
     context = {**pages.monitoring(current, settings), "message": message}
-    return _page(request, "monitoring.html", user, current, settings, context)
+    return render_page(request, "monitoring.html", user, current, settings, context)
 
 
 @router.post(f"{UI_PREFIX}/monitoring/promote")
@@ -191,6 +192,10 @@ def _export_table(current: Deployment, settings: Settings, params: dict[str, str
         found = pages.monitoring(current, settings)["tables"]
         if name in found:
             return found[name], None
+    if page == "scenario":
+        return scenario_pages.export_table(
+            settings.results_url, params.get("id") or "", name or ""
+        ), params.get("id")
     if page == "lines" and name == "open_lines":
         chosen = pages.parse_line_filter(
             params.get("category"), params.get("band"), params.get("due"), params.get("supplier")

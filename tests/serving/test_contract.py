@@ -28,6 +28,8 @@ ENDPOINTS = {
     ("GET", "/v1/categories/{category}"),
     ("GET", "/v1/drift"),
     ("GET", "/v1/drift/report"),
+    ("POST", "/v1/scenarios"),
+    ("GET", "/v1/scenarios/{scenario_id}"),
     ("POST", "/v1/admin/reload"),
 }
 

@@ -230,3 +230,53 @@ def test_an_admin_promotes_the_challenger_with_a_reason(
     assert f"otd v{challenger.version}" in page.locator(".status").inner_text()
     watch.assert_clean()
     page.close()
+
+
+def test_a_category_manager_drags_shares_runs_a_scenario_saves_and_exports_it(
+    browser: Browser, site: tuple[str, Any], stack: Stack
+) -> None:
+    base, _ = site
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watch = Watch(base)
+    watch.attach(page)
+    log_in(page, base, stack.viewer)
+    page.get_by_role("link", name="Scenarios").click()
+    page.wait_for_url(f"{base}/ui/scenarios")
+    checked(page, "scenarios-start")
+    category = page.locator("#category option").nth(1).get_attribute("value")
+    assert category
+    page.get_by_label("Category").select_option(category)
+    page.get_by_role("button", name="Show suppliers").click()
+    page.wait_for_selector("table[data-table='allocation']")
+    numbers = page.locator("input[data-share]")
+    assert page.locator("#share-total").inner_text() == "100.0"
+    first, second = float(numbers.nth(0).input_value()), float(numbers.nth(1).input_value())
+    # Drag the largest supplier's slider down to half its share: its number follows, and the total.
+    half = round(first / 2 * 2) / 2  # the slider moves in steps of 0.5
+    page.locator("input[data-share-for='share-0']").fill(f"{half:g}")
+    assert float(numbers.nth(0).input_value()) == half
+    numbers.nth(1).fill(f"{second + first - half:g}")
+    assert page.locator("#share-total").inner_text() == "100.0"
+    page.get_by_role("button", name="Run scenario").click()
+    page.wait_for_url(re.compile(r".*/ui/scenarios\?.*share=.*"))
+    page.wait_for_selector("#scenario-result")
+    page.wait_for_selector("#chart-late-lines svg .mark-rect path")
+    assert page.locator("#chart-late-lines svg .mark-rect path").count() > 2
+    measures = column(page, "comparison", "measure")
+    assert measures[0] == "Late lines, expected"
+    on_screen = column(page, "comparison", "scenario")[0]
+    checked(page, "scenarios-result")
+    page.get_by_role("button", name=re.compile("Save this scenario")).click()
+    page.wait_for_url(re.compile(r".*/ui/scenarios/saved/sc-[0-9a-f]+"))
+    assert column(page, "comparison", "scenario")[0] == on_screen
+    checked(page, "scenario-saved")
+    with page.expect_download() as download:
+        page.locator("#table-comparison .exports a", has_text="CSV").click()
+    saved = ARTIFACTS / download.value.suggested_filename
+    download.value.save_as(saved)
+    rows = list(csv.reader(saved.read_text(encoding="utf-8-sig").splitlines()))
+    assert [r[0] for r in rows[1:]] == measures
+    assert rows[1][2] == on_screen
+    watch.assert_clean()
+    context.close()

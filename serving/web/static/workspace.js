@@ -12,6 +12,27 @@
       });
     });
   }
+  // Scenario shares: a slider and its number field move together, and the total follows.
+  function shareTotal() {
+    var out = document.getElementById("share-total");
+    if (!out) { return; }
+    var total = 0;
+    document.querySelectorAll("input[data-share]").forEach(function (input) {
+      total += parseFloat(input.value) || 0;
+    });
+    out.textContent = total.toFixed(1);
+  }
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target.dataset && target.dataset.shareFor) {
+      document.getElementById(target.dataset.shareFor).value = target.value;
+    } else if (target.dataset && target.dataset.share !== undefined) {
+      var slider = document.querySelector('input[data-share-for="' + target.id + '"]');
+      if (slider) { slider.value = target.value; }
+    }
+    shareTotal();
+  });
   document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.target); });
+  // After any swap, render whatever chart is not drawn yet (an outerHTML swap replaces the event's target).
+  document.addEventListener("htmx:afterSettle", function () { renderCharts(document); });
 })();

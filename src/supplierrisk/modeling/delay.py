@@ -87,11 +87,14 @@ def mixture_quantile(
 def interpolate_levels(
     conditional: np.ndarray, levels: tuple[float, ...], wanted: np.ndarray | float
 ) -> np.ndarray:
-    """Per row, the conditional quantile at level ``wanted``: linear between fitted levels, clamped."""
+    """Per row, the conditional quantile at level ``wanted``: linear between fitted levels, clamped.
+
+    ``wanted`` is a scalar, one level per row, or an array ``(draws, rows)`` of levels.
+    """
     grid = np.asarray(levels, dtype=float)
-    clipped = np.clip(
-        np.broadcast_to(np.asarray(wanted, dtype=float), (len(conditional),)), grid[0], grid[-1]
-    )
+    wanted = np.asarray(wanted, dtype=float)
+    shape = np.broadcast_shapes(wanted.shape, (len(conditional),))
+    clipped = np.clip(np.broadcast_to(wanted, shape), grid[0], grid[-1])
     upper = np.clip(np.searchsorted(grid, clipped, side="left"), 1, len(grid) - 1)
     lower = upper - 1
     rows = np.arange(len(conditional))

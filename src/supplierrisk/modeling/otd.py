@@ -24,6 +24,7 @@ from supplierrisk.modeling.backtest import BacktestResult, Examples, Fold
 from supplierrisk.modeling.candidates import CandidateSpec, Fitted
 from supplierrisk.modeling.config import TrainConfig, resolve_data_settings
 from supplierrisk.modeling.delay import DelayQuantiles, interpolate_levels, mixture_quantile
+from supplierrisk.modeling.dispersion import Dispersion, backtest_dispersion
 from supplierrisk.modeling.scorers import Scorer
 from supplierrisk.modeling.training import (
     CalibratedModel,
@@ -77,6 +78,7 @@ def build_otd_examples(
             "category": lines["category"],
             "po_id": lines["po_id"],
             "line_id": lines["line_id"],
+            "promised_date": lines["promised_date"],
         },
         index=lines.index,
     )
@@ -110,15 +112,21 @@ class OtdModel(CalibratedModel):
             candidate,
         )
         self.delay = delay
+        # Set after the backtest (``train_otd``); models registered before scenarios lack it.
+        self.late_dispersion: Dispersion | None = None
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """``p_late``, risk band, and delay quantiles (unconditional and if late) per line."""
+        return self.predict_with_delays(features)[0]
+
+    def predict_with_delays(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """``predict``'s frame and the conditional delay quantiles behind it (rows x ``delay.levels``)."""
         # Encoded once, read by the classifier and every delay model.
         encoded = self.classifier.encode(features)
         p = self.predict_proba(encoded)
         conditional = self.delay.predict(encoded)
         levels = self.delay.levels
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "p_late": p,
                 "risk_band": risk_bands(p, *self.bands),
@@ -129,6 +137,7 @@ class OtdModel(CalibratedModel):
             },
             index=features.index,
         )
+        return frame, conditional
 
 
 def otd_spec(feature_set: FeatureSet, columns: list[str], long_window_days: int) -> CandidateSpec:
@@ -252,6 +261,9 @@ def train_otd(
         return build_otd_model(fitted, train, cutoff, resolved, feature_set, feature_config)
 
     training = train_with_backtest(examples, as_of, config, feature_set, spec, build, derived)
+    training.model.late_dispersion = backtest_dispersion(
+        training.backtest.predictions, training.backtest.scores(training.choice.row), examples.aux
+    )
     reference = scoring_reference(
         history, as_of, feature_set, feature_config, config.reference_sample_rows, config.seed
     )

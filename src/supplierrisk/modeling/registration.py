@@ -153,6 +153,10 @@ def _metrics(training: Training) -> dict[str, float]:
     baselines = means.drop(index=[r for r in means.index if r in ("model", "blend")])
     out["best_baseline_roc_auc"] = float(baselines["roc_auc"].max())
     out["best_baseline_brier"] = float(baselines["brier"].min())
+    dispersion = getattr(training.model, "late_dispersion", None)
+    if dispersion is not None:
+        out["late_dispersion_supplier_week_sigma"] = dispersion.supplier_week
+        out["late_dispersion_period_sigma"] = dispersion.period
     return out
 
 

@@ -214,3 +214,56 @@ def supplier_otd_frame(trend: pd.DataFrame) -> pd.DataFrame:
             "lines": trend["otd_lines"],
         }
     )
+
+
+DISTRIBUTION_COLUMNS: Final = (
+    Column("bin", "Late lines", "text", sortable=False),
+    Column("arm", "Allocation", "text", sortable=False),
+    Column("runs", "Runs", "number", sortable=False),
+)
+ARM_COLOURS: Final = {"baseline": "#0072B2", "scenario": "#D55E00"}
+
+
+def late_lines_distribution(result: dict[str, Any]) -> Chart:
+    """How many Monte Carlo runs gave each number of late lines, baseline and scenario overlaid."""
+    histogram = result["distribution"]
+    frames = [
+        pd.DataFrame(
+            {
+                "bin_start": histogram["bin_start"],
+                "bin_end": histogram["bin_end"],
+                "arm": arm,
+                "runs": histogram[arm],
+            }
+        )
+        for arm in ARM_COLOURS
+        if arm in histogram
+    ]
+    rows = pd.concat(frames, ignore_index=True)
+    rows["bin"] = [f"{a:g}–{b:g}" for a, b in zip(rows["bin_start"], rows["bin_end"], strict=True)]
+    spec = _base(
+        "Late lines over the horizon: baseline and scenario",
+        "Bars count the Monte Carlo runs that gave each number of late lines: blue the current"
+        " allocation, orange the scenario, drawn from the same random numbers.",
+    )
+    spec["data"] = {"values": json_values(rows, ["bin_start", "bin_end", "arm", "runs"])}
+    spec["mark"] = {"type": "bar", "opacity": 0.55, "tooltip": True, "binSpacing": 0}
+    spec["encoding"] = {
+        "x": {"field": "bin_start", "type": "quantitative", "title": "Late lines", "bin": {"binned": True}},
+        "x2": {"field": "bin_end"},
+        "y": {"field": "runs", "type": "quantitative", "title": "Runs", "stack": None},
+        "color": {
+            "field": "arm",
+            "type": "nominal",
+            "title": "Allocation",
+            "scale": {"domain": list(ARM_COLOURS), "range": list(ARM_COLOURS.values())},
+        },
+        "tooltip": [
+            {"field": "arm", "title": "Allocation"},
+            {"field": "bin_start", "title": "From"},
+            {"field": "bin_end", "title": "To"},
+            {"field": "runs", "title": "Runs"},
+        ],
+    }
+    table = Table("late_lines_distribution", "Late lines distribution (data)", DISTRIBUTION_COLUMNS, rows)
+    return Chart("late-lines", spec["title"], spec, table)
