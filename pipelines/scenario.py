@@ -188,6 +188,10 @@ def format_scenario(result: ScenarioResult) -> str:
     return "\n".join(lines)
 
 
+def _ratio(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.2f}"
+
+
 def format_validation(validation: Validation) -> str:
     """The summary, then one line per case."""
     summary = validation.summary
@@ -195,8 +199,8 @@ def format_validation(validation: Validation) -> str:
         return "no case: no category had enough lines with known outcomes in a quarter of the range"
     lines = [
         f"cases {summary['cases']}: P10-P90 coverage {summary['coverage_p10_p90']:.2f} (target 0.70-0.90),"
-        f" mean actual/expected {summary['mean_actual_over_expected']:.2f} (target 0.85-1.15),"
-        f" pooled {summary['pooled_actual_over_expected']:.2f}",
+        f" mean actual/expected {_ratio(summary['mean_actual_over_expected'])} (target 0.85-1.15),"
+        f" pooled {_ratio(summary['pooled_actual_over_expected'])}",
         f"  {'category':<10}{'as of':<12}{'lines':>7}{'expected':>10}{'P10':>7}{'P50':>7}{'P90':>7}"
         f"{'actual':>8}  inside",
     ]

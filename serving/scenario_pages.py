@@ -20,6 +20,8 @@ from supplierrisk.scenarios import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_SEED,
     Allocation,
+    DispersionMissingError,
+    ScenarioInputError,
     ScenarioRequest,
 )
 from supplierrisk.scenarios.saved import ScenarioNotFoundError, load_scenario, save_scenario
@@ -160,9 +162,9 @@ def scenarios(current: Deployment, form: ScenarioForm) -> tuple[dict[str, Any], 
         context["rows"] = _allocation_rows(current, form, as_of)
         if form.submitted:
             context.update(_results(run_for(current, form.request()).to_dict()))
-    except ScenarioUnavailableError as exc:
+    except (ScenarioUnavailableError, DispersionMissingError) as exc:
         raise HTTPException(503, str(exc)) from None
-    except ValueError as exc:
+    except ScenarioInputError as exc:
         context["error"] = str(exc)
         return context, 422
     return context, 200
@@ -173,7 +175,7 @@ def save(current: Deployment, form: ScenarioForm, results_url: str, who: str) ->
     try:
         request = form.request()
         result = run_for(current, request)
-    except ValueError as exc:
+    except ScenarioInputError as exc:
         raise HTTPException(422, str(exc)) from None
     return save_scenario(results_url, request, result, who)
 

@@ -596,18 +596,6 @@ class ScenarioRequestBody(BaseModel):
         default=False, description="Store it in the results database; the answer carries its id."
     )
 
-    @model_validator(mode="after")
-    def _one_allocation(self) -> ScenarioRequestBody:
-        if (self.shares is None) == (not self.shifts):
-            raise ValueError("give either shares or shifts, not both and not neither")
-        if self.shares is not None:
-            if any(not 0 <= v <= 1 for v in self.shares.values()):
-                raise ValueError("every share must lie between 0 and 1")
-            total = sum(self.shares.values())
-            if abs(total - 1) > 1e-6:
-                raise ValueError(f"shares must sum to 1, they sum to {total:.6g}")
-        return self
-
 
 class ScenarioFigures(BaseModel):
     """One arm (baseline or scenario), or their difference (scenario minus baseline)."""

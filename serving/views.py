@@ -13,7 +13,14 @@ from fastapi import HTTPException
 
 from serving import schemas
 from supplierrisk.modeling.scoring import score_new_lines
-from supplierrisk.scenarios import Allocation, ScenarioRequest, Shift, SupplierOptions
+from supplierrisk.scenarios import (
+    Allocation,
+    DispersionMissingError,
+    ScenarioInputError,
+    ScenarioRequest,
+    Shift,
+    SupplierOptions,
+)
 from supplierrisk.scenarios.saved import ScenarioNotFoundError, load_scenario, save_scenario
 from supplierrisk.schema import POST_OUTCOME_FIELDS, from_records
 from supplierrisk.service.deployment import Deployment
@@ -477,9 +484,9 @@ def scenario(
     try:
         request = scenario_request(body)
         result = run_for(current, request)
-    except ScenarioUnavailableError as exc:
+    except (ScenarioUnavailableError, DispersionMissingError) as exc:
         raise HTTPException(503, str(exc)) from None
-    except ValueError as exc:
+    except ScenarioInputError as exc:
         raise HTTPException(422, str(exc)) from None
     payload: dict[str, Any] = _plain(result.to_dict())
     if body.save:

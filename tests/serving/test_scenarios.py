@@ -65,7 +65,8 @@ def test_a_shift_moves_volume_and_reports_both_arms_with_intervals(stack: Stack,
     assert isinstance(diff, dict)
     for arm in (base, scen):
         assert arm["late_lines_p10"] <= arm["late_lines_p50"] <= arm["late_lines_p90"]
-        assert arm["otd_p10"] <= arm["otd"] <= arm["otd_p90"] or arm["otd_p10"] <= arm["otd_p90"]
+        assert arm["otd_p10"] <= arm["otd_p90"]
+        assert 0 <= arm["otd"] <= 1
         assert arm["cvar95_late_value"] >= arm["expected_late_value"]
     suppliers = pd.DataFrame(result["suppliers"]).set_index("supplier_id")
     # Half the giver's lines moved to the taker, line by line.
@@ -91,6 +92,25 @@ def test_moving_nothing_gives_the_baseline_draw_for_draw(stack: Stack, models: M
     assert np.array_equal(result.late_lines["baseline"], result.late_lines["scenario"])
     assert result.difference["expected_late_lines"] == 0
     assert result.difference["late_lines_p90"] == 0
+
+
+def test_the_baseline_is_the_same_whatever_the_scenario(stack: Stack, models: Models) -> None:
+    as_of = latest_day(stack.history)
+    category, giver, taker = _category_and_pair(stack.history, as_of)
+    outsider = sorted(set(stack.history["supplier_id"]) - {giver, taker})[-1]
+    at = history_at(stack.history, as_of, models.otd.feature_config)
+    one = run_scenario(
+        ScenarioRequest(category, Allocation(shifts=(Shift(giver, taker, 0.5),)), runs=300), at, models
+    )
+    other = run_scenario(
+        ScenarioRequest(category, Allocation(shifts=(Shift(giver, outsider, 0.2),)), runs=300), at, models
+    )
+    assert np.array_equal(one.late_lines["baseline"], other.late_lines["baseline"])
+    for key, value in one.baseline.items():
+        assert other.baseline[key] == (
+            pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
+        ), key
+    assert one.scenario["expected_late_lines"] != other.scenario["expected_late_lines"]
 
 
 def test_results_do_not_depend_on_row_order_nor_on_what_came_after_the_as_of(
@@ -136,7 +156,19 @@ def test_planned_quantities_replace_the_last_period(stack: Stack, models: Models
     )
     result = _run(stack.history, models, request, as_of)
     assert result["template_lines"] == len(items)
-    assert result["scenario"]["top_share"] == pytest.approx(0.5, abs=0.2)  # type: ignore[index]
+    # Target shares are met exactly, on volume at the lines' own prices.
+    shares = {r["supplier_id"]: r["share_scenario"] for r in result["suppliers"]}  # type: ignore[union-attr]
+    assert shares[giver] == pytest.approx(0.5)
+    assert shares[taker] == pytest.approx(0.5)
+    assert result["scenario"]["top_share"] == pytest.approx(0.5)  # type: ignore[index]
+    unknown = pd.DataFrame({"item_id": items[:1], "quantity": [5.0], "supplier_id": ["NOBODY"]})
+    with pytest.raises(ScenarioInputError, match="unknown supplier.*'NOBODY'"):
+        _run(
+            stack.history,
+            models,
+            ScenarioRequest(category, Allocation(shares={giver: 1.0}), planned=unknown),
+            as_of,
+        )
 
 
 def test_unknown_category_and_a_model_without_dispersion_are_one_line_errors(

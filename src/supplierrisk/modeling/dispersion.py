@@ -42,20 +42,25 @@ def shifted_mean(base_logit: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def mean_preserving_logit(p: np.ndarray, sigma: float) -> np.ndarray:
-    """The base logit ``b`` with ``E[sigmoid(b + sigma z)] = p`` (Newton steps from ``logit(p)``).
+    """The base logit ``b`` with ``E[sigmoid(b + sigma z)] = p``, solved on the logit scale.
 
-    ``p`` of 0 or 1 stays at the clip bounds: such lines are never or always late.
+    Newton steps on ``logit(E) - logit(p)`` (whose slope lies in (0, 1]), each at most 2
+    logits long, converge from the probit approximation for any ``p`` and ``sigma``, tails
+    included. ``p`` is clipped to [1e-6, 1 - 1e-6]: such lines are all but never or always late.
     """
     target = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
-    # The probit approximation puts the start within a few percent of the root.
     b = logit(target) * np.sqrt(1.0 + np.pi * sigma**2 / 8.0)
     if sigma == 0:
         return b
-    for _ in range(8):
+    goal = logit(target)
+    for _ in range(60):
         s = expit(b[..., None] + sigma * _NODES)
-        value = (s * _WEIGHTS).sum(axis=-1) - target
-        slope = (s * (1 - s) * _WEIGHTS).sum(axis=-1)
-        b = b - value / np.maximum(slope, 1e-12)
+        mean = np.clip((s * _WEIGHTS).sum(axis=-1), 1e-300, 1 - 1e-16)
+        gap = logit(mean) - goal
+        if np.all(np.abs(gap) < 1e-9):
+            break
+        slope = (s * (1 - s) * _WEIGHTS).sum(axis=-1) / (mean * (1 - mean))
+        b = b - np.clip(gap / np.maximum(slope, 1e-12), -2.0, 2.0)
     return b
 
 

@@ -25,16 +25,20 @@ class Placements:
 
 
 def line_volume(template: pd.DataFrame) -> np.ndarray:
-    """Each line's volume: its value at its price, or 1 per line when the category has no prices."""
+    """Each line's volume: its value at its own price (0 where unknown), or 1 per line when none has one."""
     value = (template["quantity_ordered"] * template["unit_price"]).to_numpy(dtype=float)
-    if np.isfinite(value).all() and value.sum() > 0:
+    value = np.where(np.isfinite(value), np.clip(value, 0.0, None), 0.0)
+    if value.sum() > 0:
         return value
     return np.ones(len(template))
 
 
-def check_suppliers(allocation: Allocation, options: SupplierOptions, facts: SupplierFacts) -> None:
-    """Every supplier named must be in the history by the as-of."""
-    unknown = sorted(s for s in allocation.suppliers() | options.named() if not facts.knows(s))
+def check_suppliers(
+    allocation: Allocation, options: SupplierOptions, facts: SupplierFacts, template: pd.DataFrame
+) -> None:
+    """Every supplier named (allocation, options, planned lines) must be in the history by the as-of."""
+    named = allocation.suppliers() | options.named() | set(template["supplier_id"].astype(str))
+    unknown = sorted(s for s in named if not facts.knows(s))
     if unknown:
         raise ScenarioInputError(f"unknown supplier(s) at the as-of: {', '.join(map(repr, unknown))}")
 
@@ -43,7 +47,7 @@ def allocate(
     template: pd.DataFrame, allocation: Allocation, options: SupplierOptions, facts: SupplierFacts
 ) -> Placements:
     """The baseline (each line with its supplier) and the scenario's weights, pair by pair."""
-    check_suppliers(allocation, options, facts)
+    check_suppliers(allocation, options, facts, template)
     current = template["supplier_id"].astype(str).to_numpy()
     n = len(template)
     moves: dict[tuple[int, str], float] = {}
@@ -95,7 +99,14 @@ def _moves_for_shares(
     )
     moves: dict[tuple[int, str], float] = {}
     pending: list[tuple[int, float]] = []
+    gains = dict(remaining)
     for i, supplier in enumerate(current):
+        if supplier in leaving and volume[i] <= 0:
+            # A line of no value moves by its supplier's fraction, spread as the gains are.
+            allowed = {s: g for s, g in gains.items() if not _excluded(options, s, items[i])}
+            for s, g in allowed.items():
+                moves[(i, s)] = moves.get((i, s), 0.0) + leaving[supplier] * g / sum(allowed.values())
+            continue
         if supplier in leaving:
             amount = leaving[supplier] * volume[i]
             qualified = [s for s in remaining if (s, items[i]) in facts.served_items]

@@ -5,6 +5,7 @@ Pure functions of frames and loaded models; the CLI, the API and the page wire t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,15 @@ from supplierrisk.modeling.dispersion import Dispersion
 from supplierrisk.modeling.disruption import DisruptionModel
 from supplierrisk.modeling.otd import OtdModel
 from supplierrisk.modeling.scoring import HistoryAt, line_features, score_supplier_risk
-from supplierrisk.scenarios.allocation import Placements, allocate
+from supplierrisk.scenarios.allocation import Placements, allocate, line_volume
 from supplierrisk.scenarios.inputs import ScenarioInputError, ScenarioRequest
-from supplierrisk.scenarios.simulation import MonteCarloInputs, simulate
+from supplierrisk.scenarios.simulation import MonteCarloInputs, key_hashes, simulate
 from supplierrisk.scenarios.summary import summarise
 from supplierrisk.scenarios.template import SupplierFacts, demand_template, supplier_facts
+
+# Lines ordered in one 91-day block of the horizon share its period shift (the backtest's months
+# drift together over about a quarter); a longer horizon draws one per block.
+PERIOD_DAYS = 91
 
 
 class DispersionMissingError(ValueError):
@@ -48,15 +53,31 @@ class ScenarioResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready figures: the blocks, suppliers and the late-line histogram (not the draws)."""
-        rows = self.suppliers.astype(object).where(self.suppliers.notna(), None)
-        return {
-            **self.meta,
-            "baseline": self.baseline,
-            "scenario": self.scenario,
-            "difference": self.difference,
-            "suppliers": rows.to_dict(orient="records"),
-            "distribution": late_line_histogram(self.late_lines),
-        }
+        return json_ready(
+            {
+                **self.meta,
+                "baseline": self.baseline,
+                "scenario": self.scenario,
+                "difference": self.difference,
+                "suppliers": self.suppliers.to_dict(orient="records"),
+                "distribution": late_line_histogram(self.late_lines),
+            }
+        )
+
+
+def json_ready(value: Any) -> Any:
+    """Nested dicts and lists of plain JSON values: numpy scalars unwrapped, NaN and infinities as None."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NaT:
+        return None
+    return value
 
 
 HISTOGRAM_BINS = 30
@@ -142,14 +163,22 @@ def monte_carlo_inputs(
     suppliers = sorted(set(pairs["supplier_id"]))
     codes = pd.Index(suppliers).get_indexer(pairs["supplier_id"])
     due = (placed["promised_date"] - at.as_of).dt.days.to_numpy(dtype=float)
-    week_key = pd.MultiIndex.from_arrays([codes, np.floor_divide(due, 7).astype(int)])
-    week = pd.factorize(week_key, sort=True)[0]
+    # Calendar weeks of the due date, as the over-dispersion was fitted.
+    weeks = placed["promised_date"].dt.to_period("W").astype(str).to_numpy()
+    week_names = pd.Series(np.asarray(suppliers, dtype=object)[codes]).astype(str).to_numpy() + "|" + weeks
+    week, week_labels = pd.factorize(week_names, sort=True)
+    ordered = (placed["order_date"] - at.as_of).dt.days.to_numpy(dtype=float)
+    period = np.floor_divide(np.clip(ordered - 1, 0, None), PERIOD_DAYS).astype(np.int64)
+    line_names = placed["po_id"].astype(str).to_numpy() + "|" + placed["line_id"].astype(str).to_numpy()
+    line = pairs["line"].to_numpy()
+    line_keys = np.zeros(int(line.max()) + 1 if len(line) else 0, dtype=np.uint64)
+    line_keys[line] = key_hashes(line_names)
     p_disruption, warnings = disruption_over(models, at, suppliers, horizon_days)
     window = models.disruption.event.window_days if models.disruption is not None else 0
     episode = np.array([max(window, time_to_recover.get(s, 0.0)) for s in suppliers], dtype=float)
     value = (placed["quantity_ordered"] * placed["unit_price"]).to_numpy(dtype=float)
     inputs = MonteCarloInputs(
-        line=pairs["line"].to_numpy(),
+        line=line,
         supplier=codes,
         week=week,
         p_late=scored["p_late"].to_numpy(dtype=float),
@@ -166,6 +195,10 @@ def monte_carlo_inputs(
         episode_days=episode,
         horizon_days=horizon_days,
         dispersion=dispersion_of(model),
+        line_keys=line_keys,
+        supplier_keys=key_hashes(np.asarray(suppliers, dtype=object)),
+        week_keys=key_hashes(np.asarray(week_labels, dtype=object)),
+        period=period,
     )
     return inputs, scored, warnings
 
@@ -185,7 +218,9 @@ def run_scenario(request: ScenarioRequest, at: HistoryAt, models: Models) -> Sce
         placed, placements.pairs, models, at, request.horizon_days, request.options.time_to_recover_days
     )
     draws = simulate(inputs, request.runs, request.seed)
-    summary = summarise(inputs, draws, placed, placements, facts, request, [*placements.warnings, *warnings])
+    volume = line_volume(template)[placements.pairs["line"].to_numpy()]
+    warnings = [*placements.warnings, *warnings]
+    summary = summarise(inputs, draws, placed, placements, facts, request, warnings, volume)
     meta = {
         "category": request.category,
         "as_of": at.as_of.date().isoformat(),

@@ -52,14 +52,14 @@ def late_line_percentiles(counts: np.ndarray) -> dict[str, float]:
 
 
 def _arm(
-    arm: str, inputs: MonteCarloInputs, draws: Draws, spend: pd.Series, lines: float, expected: np.ndarray
+    arm: str, inputs: MonteCarloInputs, draws: Draws, table: pd.DataFrame, lines: float, expected: np.ndarray
 ) -> dict[str, Any]:
     weight = inputs.weights[arm]
     counts = draws.late_lines[arm]
     expected_late = float(expected @ weight)
     pct = late_line_percentiles(counts)
-    active = spend[spend > 0]
-    top = active.idxmax() if len(active) else None
+    used = table.loc[table[f"lines_{arm}"] > 1e-12].set_index("supplier_id")
+    shares = used[f"share_{arm}"].dropna()
     return {
         "lines": lines,
         "expected_late_lines": expected_late,
@@ -70,12 +70,12 @@ def _arm(
         "expected_late_value": float(draws.late_value[arm].mean()),
         "cvar95_late_value": cvar(draws.late_value[arm]),
         "expected_days_late": float(draws.days_late[arm].mean()),
-        "spend": float(spend.sum()),
-        "hhi": hhi_of(spend),
-        "single_source": bool(len(active) == 1),
-        "top_supplier": top,
-        "top_share": float(active.max() / active.sum()) if len(active) else float("nan"),
-        "suppliers": int(len(active)),
+        "spend": float(used[f"spend_{arm}"].sum()),
+        "hhi": hhi_of(used[f"spend_{arm}"]),
+        "single_source": bool(len(used) == 1),
+        "top_supplier": shares.idxmax() if len(shares) else None,
+        "top_share": float(shares.max()) if len(shares) else float("nan"),
+        "suppliers": int(len(used)),
     }
 
 
@@ -87,6 +87,7 @@ def _difference(baseline: dict[str, Any], scenario: dict[str, Any], draws: Draws
             "expected_late_lines",
             "otd",
             "expected_late_value",
+            "cvar95_late_value",
             "expected_days_late",
             "spend",
             "hhi",
@@ -96,16 +97,25 @@ def _difference(baseline: dict[str, Any], scenario: dict[str, Any], draws: Draws
     out.update(late_line_percentiles(diff))
     out["otd_p10"] = -out["late_lines_p90"] / baseline["lines"] if baseline["lines"] else float("nan")
     out["otd_p90"] = -out["late_lines_p10"] / baseline["lines"] if baseline["lines"] else float("nan")
-    out["cvar95_late_value"] = cvar(draws.late_value["scenario"] - draws.late_value["baseline"])
+    out["cvar95_late_value"] = scenario["cvar95_late_value"] - baseline["cvar95_late_value"]
     out["price_change"] = out["spend"]
     out["single_source"] = scenario["single_source"] != baseline["single_source"]
     return out
 
 
 def supplier_table(
-    inputs: MonteCarloInputs, placed: pd.DataFrame, facts: SupplierFacts, request: ScenarioRequest
+    inputs: MonteCarloInputs,
+    placed: pd.DataFrame,
+    volume: np.ndarray,
+    facts: SupplierFacts,
+    request: ScenarioRequest,
 ) -> pd.DataFrame:
-    """Per supplier and arm: lines, spend share, expected late lines and share, disruption exposure."""
+    """Per supplier and arm: lines, share, spend, expected late lines and their share, disruption exposure.
+
+    ``share`` is of the volume the allocation moves (value at the lines' own prices, the basis
+    of target shares); ``spend_share`` is of spend at the prices paid (moved lines at the new
+    supplier's), the basis of the HHI.
+    """
     suppliers = sorted(set(placed["supplier_id"]))
     expected = expected_late(inputs)
     chance = episode_chance(inputs)
@@ -114,12 +124,23 @@ def supplier_table(
     frame["supplier_name"] = facts.attributes["supplier_name"].reindex(suppliers).to_numpy()
     for arm in ARMS:
         w = inputs.weights[arm]
-        by = pd.DataFrame({"s": inputs.supplier, "n": w, "v": w * value, "e": w * expected, "d": w * chance})
+        by = pd.DataFrame(
+            {
+                "s": inputs.supplier,
+                "n": w,
+                "x": w * volume,
+                "v": w * value,
+                "e": w * expected,
+                "d": w * chance,
+            }
+        )
         sums = by.groupby("s").sum().reindex(range(len(suppliers)), fill_value=0.0)
         frame[f"lines_{arm}"] = sums["n"].to_numpy()
+        moved = sums["x"].sum()
+        frame[f"share_{arm}"] = sums["x"].to_numpy() / moved if moved > 0 else np.nan
         frame[f"spend_{arm}"] = sums["v"].to_numpy()
         total = sums["v"].sum()
-        frame[f"share_{arm}"] = sums["v"].to_numpy() / total if total > 0 else np.nan
+        frame[f"spend_share_{arm}"] = sums["v"].to_numpy() / total if total > 0 else np.nan
         frame[f"expected_late_lines_{arm}"] = sums["e"].to_numpy()
         late_total = sums["e"].sum()
         frame[f"late_share_{arm}"] = sums["e"].to_numpy() / late_total if late_total > 0 else np.nan
@@ -220,15 +241,18 @@ def summarise(
     facts: SupplierFacts,
     request: ScenarioRequest,
     warnings: list[str],
+    volume: np.ndarray,
 ) -> Summary:
-    """The result blocks of both arms and their difference (see the module docstring)."""
+    """The result blocks of both arms and their difference (see the module docstring).
+
+    ``volume`` is each placement's line volume (``allocation.line_volume`` of its template line).
+    """
     expected = expected_late(inputs)
-    table = supplier_table(inputs, placed, facts, request)
+    table = supplier_table(inputs, placed, volume, facts, request)
     lines = float(inputs.weights["baseline"].sum())
     arms = {}
     for arm in ARMS:
-        spend = table.set_index("supplier_id")[f"spend_{arm}"]
-        arms[arm] = _arm(arm, inputs, draws, spend, lines, expected)
+        arms[arm] = _arm(arm, inputs, draws, table, lines, expected)
         arms[arm]["warnings"] = _arm_warnings(arm, inputs, placed, table, facts, request)
     arms["scenario"]["warnings"] = [*warnings, *arms["scenario"]["warnings"]]
     difference = _difference(arms["baseline"], arms["scenario"], draws)

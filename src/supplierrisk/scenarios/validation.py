@@ -19,7 +19,7 @@ import pandas as pd
 from supplierrisk.features import latest_day
 from supplierrisk.labels import late_labels
 from supplierrisk.modeling.scoring import HistoryAt, history_at
-from supplierrisk.scenarios.engine import Models, monte_carlo_inputs
+from supplierrisk.scenarios.engine import Models, json_ready, monte_carlo_inputs
 from supplierrisk.scenarios.inputs import DEFAULT_SEED, ScenarioInputError
 from supplierrisk.scenarios.simulation import MonteCarloInputs, expected_late, simulate
 from supplierrisk.scenarios.summary import late_line_percentiles
@@ -42,15 +42,13 @@ class Validation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the summary (``cases`` is their count), one row per case, the supplier calibration."""
-        return {
-            **self.summary,
-            "rows": _records(self.cases),
-            "supplier_calibration": _records(self.calibration),
-        }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return json_ready(
+            {
+                **self.summary,
+                "rows": self.cases.to_dict(orient="records"),
+                "supplier_calibration": self.calibration.to_dict(orient="records"),
+            }
+        )
 
 
 def quarter_starts(start: pd.Timestamp, end: pd.Timestamp) -> list[pd.Timestamp]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from supplierrisk.features.suppliers import SupplierHistoryIndex
 from supplierrisk.modeling.scoring import HistoryAt, history_at
-from supplierrisk.scenarios import Models, ScenarioRequest, ScenarioResult, run_scenario
+from supplierrisk.scenarios import Models, ScenarioInputError, ScenarioRequest, ScenarioResult, run_scenario
 from supplierrisk.scenarios.allocation import line_volume
 from supplierrisk.scenarios.template import demand_template
 from supplierrisk.service.deployment import Deployment
@@ -35,14 +35,20 @@ def scenario_models(current: Deployment) -> Models:
 
 
 def scenario_as_of(current: Deployment, requested: pd.Timestamp | None) -> pd.Timestamp:
-    """The requested as-of, else the batch's, else the store's last day; never after the store's last day."""
+    """The requested as-of, else the batch's, else the store's last day; within the store's days.
+
+    (The CLI resolves its ``--as-of`` as every command does, with exit code 5 outside the data.)
+    """
     if current.store is None:
         raise ScenarioUnavailableError("no store is loaded: scenarios need the history")
     last = current.store.at.as_of
+    first = pd.Timestamp(current.store.history["order_date"].min()).normalize()
     as_of = requested if requested is not None else (current.batch.as_of if current.batch else last)
     as_of = pd.Timestamp(as_of).normalize()
-    if as_of > last:
-        raise ValueError(f"as_of {as_of.date()} is after the store's last day {last.date()}")
+    if not first <= as_of <= last:
+        raise ScenarioInputError(
+            f"as_of {as_of.date()} is outside the store's days {first.date()} to {last.date()}"
+        )
     return as_of
 
 

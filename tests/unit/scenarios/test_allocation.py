@@ -121,3 +121,32 @@ def test_gainers_take_the_items_they_have_delivered_first() -> None:
         (1, "A"): 0.0,
         (1, "D"): 1.0,
     }
+
+
+def test_a_line_of_no_value_moves_by_its_suppliers_fraction() -> None:
+    known = _known()
+    known.loc[1, "unit_price"] = 0.0  # A's second line is free of charge
+    template = known.iloc[:3].reset_index(drop=True)
+    facts = supplier_facts(known, pd.Timestamp("2024-03-01"))
+    placements = allocate(
+        template, Allocation(shares={"A": 0.5, "B": 0.25, "C": 0.25}), SupplierOptions(), facts
+    )
+    weights = _weights(placements.pairs, "scenario")
+    # A (100 of 300, its free line counting 0) gains, so its lines stay whole. B falls from 2/3 to
+    # 1/4: 62.5% of its line goes, 50 of value (0.25 of it) to A and 75 (0.375) to C.
+    assert weights[(1, "A")] == 1.0
+    assert weights[(2, "A")] == 0.25
+    assert weights[(2, "C")] == 0.375
+    assert weights[(2, "B")] == 0.375
+
+
+def test_a_free_line_of_a_losing_supplier_still_counts_once() -> None:
+    known = _known()
+    known.loc[1, "unit_price"] = 0.0
+    template = known.iloc[:3].reset_index(drop=True)
+    facts = supplier_facts(known, pd.Timestamp("2024-03-01"))
+    placements = allocate(template, Allocation(shares={"B": 0.5, "C": 0.5}), SupplierOptions(), facts)
+    totals = placements.pairs.groupby("line")["weight_scenario"].sum()
+    assert totals.round(12).tolist() == [1.0, 1.0, 1.0]
+    weights = _weights(placements.pairs, "scenario")
+    assert weights[(1, "A")] == 0.0

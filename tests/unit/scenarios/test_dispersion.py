@@ -29,10 +29,12 @@ def _clustered(
     return np.concatenate(p), np.concatenate(late), np.array(period), np.array(group)
 
 
-def test_the_base_logit_keeps_each_mean_at_its_probability() -> None:
-    p = np.array([0.001, 0.05, 0.3, 0.5, 0.9])
-    for sigma in (0.0, 0.8, 2.5):
-        assert np.allclose(shifted_mean(mean_preserving_logit(p, sigma), sigma), p, atol=1e-6)
+def test_the_base_logit_keeps_each_mean_at_its_probability_tails_included() -> None:
+    p = np.array([1e-6, 1e-4, 0.001, 0.05, 0.3, 0.5, 0.9, 0.999, 1 - 1e-5])
+    for sigma in (0.0, 0.8, 2.5, 3.0):
+        mean = shifted_mean(mean_preserving_logit(p, sigma), sigma)
+        assert np.allclose(mean, p, rtol=1e-6, atol=0)
+        assert np.allclose(1 - mean, 1 - p, rtol=1e-6, atol=0)
 
 
 def test_known_shifts_are_recovered() -> None:

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supplierrisk.modeling.dispersion import Dispersion
-from supplierrisk.scenarios.simulation import MonteCarloInputs, episode_chance, expected_late, simulate
+from supplierrisk.scenarios.simulation import (
+    MonteCarloInputs,
+    episode_chance,
+    expected_late,
+    keyed_uniforms,
+    simulate,
+)
 
 LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 CLUSTERED = Dispersion(1.0, 0.5)
@@ -51,6 +57,37 @@ def test_the_identity_allocation_equals_the_baseline_draw_for_draw() -> None:
     for kind in (draws.late_lines, draws.late_value, draws.days_late):
         assert np.array_equal(kind["baseline"], kind["scenario"])
     assert draws.late_lines["baseline"].std() > 0
+
+
+def test_a_scenario_adding_a_supplier_leaves_the_baseline_draws_unchanged() -> None:
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.02, 0.6, 80)
+    supplier = rng.integers(0, 3, 80)
+    alone = simulate(inputs(p, supplier, {"baseline": np.ones(80)}), 400, seed=9)
+    # The same lines, plus placements of every line with a fourth supplier taking half in the scenario.
+    both = inputs(
+        np.r_[p, p * 0.5],
+        np.r_[supplier, np.full(80, 3)],
+        {"baseline": np.r_[np.ones(80), np.zeros(80)], "scenario": np.full(160, 0.5)},
+        line=np.r_[np.arange(80), np.arange(80)],
+        due=np.r_[np.linspace(1, 89, 80), np.linspace(1, 89, 80)],
+    )
+    together = simulate(both, 400, seed=9)
+    assert np.array_equal(alone.late_lines["baseline"], together.late_lines["baseline"])
+    # Days are sums of floats: equal to rounding (the sums run over more placements).
+    assert np.allclose(alone.days_late["baseline"], together.days_late["baseline"], rtol=1e-12, atol=0)
+
+
+def test_keyed_uniforms_are_uniform_and_independent_across_streams() -> None:
+    keys = np.arange(2000, dtype=np.uint64)
+    runs = np.arange(50, dtype=np.uint64)
+    first, second = keyed_uniforms(keys, runs, 1, 3), keyed_uniforms(keys, runs, 1, 4)
+    assert first.min() > 0
+    assert first.max() < 1
+    assert abs(first.mean() - 0.5) < 0.005
+    assert abs(np.corrcoef(first.ravel(), second.ravel())[0, 1]) < 0.01
+    assert np.array_equal(first, keyed_uniforms(keys, runs, 1, 3))
+    assert not np.array_equal(first, keyed_uniforms(keys, runs, 2, 3))
 
 
 def test_a_fixed_seed_reproduces_the_runs_and_another_seed_does_not() -> None:
