@@ -89,10 +89,15 @@ def keyed_uniforms(keys: np.ndarray, runs: np.ndarray, seed: int, stream: int) -
     So a line, a supplier or a supplier-week gets the same numbers whatever else a
     scenario holds: two scenarios of one category share their baseline exactly.
     """
+    return keyed_uniforms_at(np.asarray(keys)[None, :], np.asarray(runs)[:, None], seed, stream)
+
+
+def keyed_uniforms_at(keys: np.ndarray, runs: np.ndarray, seed: int, stream: int) -> np.ndarray:
+    """``keyed_uniforms`` for (key, run) pairs given elementwise (the arrays broadcast)."""
     with np.errstate(over="ignore"):
         salt = _mix(np.array([seed], dtype=np.uint64) * _GOLDEN + np.uint64(stream))
         base = _mix(np.asarray(keys, dtype=np.uint64) ^ salt)
-        mixed = _mix(base[None, :] + (np.asarray(runs, dtype=np.uint64)[:, None] + np.uint64(1)) * _GOLDEN)
+        mixed = _mix(base + (np.asarray(runs, dtype=np.uint64) + np.uint64(1)) * _GOLDEN)
     return ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 
@@ -149,7 +154,6 @@ def simulate(inputs: MonteCarloInputs, runs: int, seed: int) -> Draws:
         shift = ndtri(keyed_uniforms(week_keys, run, seed, 1))[:, inputs.week] * sizes.supplier_week
         shift += ndtri(keyed_uniforms(period_keys, run, seed, 2))[:, period] * sizes.period
         fate = keyed_uniforms(line_keys, run, seed, 3)[:, inputs.line]
-        level = keyed_uniforms(line_keys, run, seed, 4)[:, inputs.line]
         disrupted = (keyed_uniforms(supplier_keys, run, seed, 5) < inputs.p_disruption)[:, inputs.supplier]
         start = (keyed_uniforms(supplier_keys, run, seed, 6) * inputs.horizon_days)[:, inputs.supplier]
         end = start + inputs.episode_days[inputs.supplier]
@@ -157,9 +161,8 @@ def simulate(inputs: MonteCarloInputs, runs: int, seed: int) -> Draws:
         late = in_episode | (fate < expit(base + shift))
         # Delays only where late: a minority of the draws, and the costliest step.
         runs_late, placed_late = np.nonzero(late)
-        delay = interpolate_levels(
-            inputs.conditional_delay[placed_late], inputs.levels, level[runs_late, placed_late]
-        )
+        level = keyed_uniforms_at(line_keys[inputs.line[placed_late]], run[runs_late], seed, 4)
+        delay = interpolate_levels(inputs.conditional_delay[placed_late], inputs.levels, level)
         episode_rest = end[runs_late, placed_late] - due[placed_late]
         delay = np.where(in_episode[runs_late, placed_late], np.maximum(delay, episode_rest), delay)
         days = np.zeros(late.shape)
