@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from serving.app import create_app
 from supplierrisk.tracking import CHALLENGER, CHAMPION, MODEL_NAMES, connect, version_for_alias
@@ -117,6 +117,16 @@ def column(page: Page, table: str, key: str) -> list[str]:
     return page.locator(f"#table-{table} tbody td[data-col='{key}']").all_inner_texts()
 
 
+def logged_in(browser: Browser, base: str, key: str) -> tuple[BrowserContext, Page, Watch]:
+    """A fresh browser context logged in with ``key``, its page watched for errors and foreign requests."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watch = Watch(base)
+    watch.attach(page)
+    log_in(page, base, key)
+    return context, page, watch
+
+
 def percent(text: str) -> float:
     found = re.match(r"([0-9.]+)%", text)
     return float(found.group(1)) if found else float("inf")
@@ -126,11 +136,7 @@ def test_a_category_manager_reviews_a_category_and_a_supplier(
     browser: Browser, site: tuple[str, Any], stack: Stack
 ) -> None:
     base, _ = site
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    watch = Watch(base)
-    watch.attach(page)
-    log_in(page, base, stack.viewer)
+    context, page, watch = logged_in(browser, base, stack.viewer)
     checked(page, "home")
     # The category with the most suppliers, from the home table.
     counts = [int(n) for n in column(page, "categories", "n_suppliers")]
@@ -236,11 +242,7 @@ def test_a_category_manager_drags_shares_runs_a_scenario_saves_and_exports_it(
     browser: Browser, site: tuple[str, Any], stack: Stack
 ) -> None:
     base, _ = site
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    watch = Watch(base)
-    watch.attach(page)
-    log_in(page, base, stack.viewer)
+    context, page, watch = logged_in(browser, base, stack.viewer)
     page.get_by_role("link", name="Scenarios").click()
     page.wait_for_url(f"{base}/ui/scenarios")
     checked(page, "scenarios-start")

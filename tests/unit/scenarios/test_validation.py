@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.scenario import format_validation
 from supplierrisk.modeling.dispersion import Dispersion, mean_preserving_logit
 from supplierrisk.scenarios.validation import (
+    Validation,
     assess_case,
     quarter_starts,
     summarise_cases,
@@ -71,3 +73,23 @@ def test_treating_clustered_lines_as_independent_gives_intervals_too_narrow() ->
 def test_quarter_starts_in_a_range() -> None:
     days = quarter_starts(pd.Timestamp("2012-02-15"), pd.Timestamp("2012-12-31"))
     assert [d.date().isoformat() for d in days] == ["2012-04-01", "2012-07-01", "2012-10-01"]
+
+
+def test_the_validation_text_states_the_summary_against_the_targets_and_each_case() -> None:
+    cases, suppliers = _replay(TRUTH, cases=6)
+    cases = cases.assign(category="C", as_of="2020-03-31")
+    validation = Validation(
+        cases, suppliers, supplier_calibration(suppliers), summarise_cases(cases, suppliers)
+    )
+    text = format_validation(validation)
+    summary = validation.summary
+    coverage, ratio = summary["coverage_p10_p90"], summary["mean_actual_over_expected"]
+    assert text.splitlines()[0] == (
+        f"cases 6: P10-P90 coverage {coverage:.2f} (target 0.70-0.90), mean actual/expected"
+        f" {ratio:.2f} (target 0.85-1.15), pooled {summary['pooled_actual_over_expected']:.2f}"
+    )
+    assert sum(line.startswith("  C ") for line in text.splitlines()) == 6
+    empty = Validation(
+        cases.iloc[:0], suppliers.iloc[:0], supplier_calibration(suppliers.iloc[:0]), {"cases": 0}
+    )
+    assert format_validation(empty).startswith("no case")
