@@ -93,7 +93,7 @@ def main() -> None:
     placements = allocate(template, request.allocation, request.options, facts)
     placed = place_lines(template, placements.pairs, facts)
     features = line_features(models.otd, at.index_for(models.otd.feature_config), placed, as_of)
-    inputs, _, _ = monte_carlo_inputs(placed, placements.pairs, models, at, 90, {})
+    inputs, _ = monte_carlo_inputs(placed, placements.pairs, models, at, 90, {})
 
     scenario_s, result = timed(lambda: run_scenario(request, at, models), args.repeats)
     simulate_s, _ = timed(lambda: simulate(inputs, args.runs, request.seed), args.repeats)

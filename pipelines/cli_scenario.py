@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipelines.cli_support import as_of_day, note, user_errors
 from supplierrisk.settings import Settings
+
+if TYPE_CHECKING:
+    from supplierrisk.scenarios import SupplierOptions
 
 scenario_app = typer.Typer(
     help="Sourcing scenarios: late lines, risk, cost and concentration if volume moves between suppliers.",
@@ -39,7 +42,7 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
 
 def _options(
     capacity: list[str] | None, recover: list[str] | None, cover: list[str] | None, exclude: list[str] | None
-) -> object:
+) -> SupplierOptions:
     from supplierrisk.scenarios import ScenarioInputError, SupplierOptions
 
     excluded: dict[str, set[str]] = {}
@@ -113,7 +116,7 @@ def scenario(  # noqa: PLR0913 - the command's options, as documented
         runs=runs,
         seed=seed,
         planned=pd.read_csv(planned) if planned is not None else None,
-        options=_options(capacity, time_to_recover, inventory_cover, exclude),  # type: ignore[arg-type]
+        options=_options(capacity, time_to_recover, inventory_cover, exclude),
     )
     settings = Settings()
     result = run_scenario_job(settings, request, announce=note)

@@ -440,15 +440,6 @@ def reload_body(before: Deployment | None, after: Deployment) -> schemas.ReloadR
     )
 
 
-def _plain(value: Any) -> Any:
-    """Nested dicts and lists with every scalar made plain JSON (``_value``)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return _value(value)
-
-
 def scenario_request(body: schemas.ScenarioRequestBody) -> ScenarioRequest:
     """The library's request for an API body (its checks raise ``ScenarioInputError``)."""
     planned = (
@@ -488,7 +479,7 @@ def scenario(
         raise HTTPException(503, str(exc)) from None
     except ScenarioInputError as exc:
         raise HTTPException(422, str(exc)) from None
-    payload: dict[str, Any] = _plain(result.to_dict())
+    payload: dict[str, Any] = result.to_dict()
     if body.save:
         payload["id"] = save_scenario(results_url, request, result, who)
     return payload
@@ -497,6 +488,6 @@ def scenario(
 def saved_scenario(results_url: str, identifier: str) -> dict[str, Any]:
     """A saved scenario by id, or 404."""
     try:
-        return _plain(load_scenario(results_url, identifier))
+        return load_scenario(results_url, identifier)
     except ScenarioNotFoundError as exc:
         raise HTTPException(404, str(exc)) from None

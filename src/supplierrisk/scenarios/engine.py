@@ -16,7 +16,7 @@ from supplierrisk.modeling.dispersion import Dispersion
 from supplierrisk.modeling.disruption import DisruptionModel
 from supplierrisk.modeling.otd import OtdModel
 from supplierrisk.modeling.scoring import HistoryAt, line_features, score_supplier_risk
-from supplierrisk.scenarios.allocation import Placements, allocate, line_volume
+from supplierrisk.scenarios.allocation import allocate, line_volume
 from supplierrisk.scenarios.inputs import ScenarioInputError, ScenarioRequest
 from supplierrisk.scenarios.simulation import MonteCarloInputs, key_hashes, simulate
 from supplierrisk.scenarios.summary import summarise
@@ -155,8 +155,8 @@ def monte_carlo_inputs(
     at: HistoryAt,
     horizon_days: int,
     time_to_recover: dict[str, float],
-) -> tuple[MonteCarloInputs, pd.DataFrame, list[str]]:
-    """Score each placement as of the as-of and gather the simulation's arrays."""
+) -> tuple[MonteCarloInputs, list[str]]:
+    """Score each placement as of the as-of and gather the simulation's arrays (and any warnings)."""
     model = models.otd
     features = line_features(model, at.index_for(model.feature_config), placed, at.as_of)
     scored, conditional = model.predict_with_delays(features)
@@ -200,7 +200,7 @@ def monte_carlo_inputs(
         week_keys=key_hashes(np.asarray(week_labels, dtype=object)),
         period=period,
     )
-    return inputs, scored, warnings
+    return inputs, warnings
 
 
 def run_scenario(request: ScenarioRequest, at: HistoryAt, models: Models) -> ScenarioResult:
@@ -212,15 +212,15 @@ def run_scenario(request: ScenarioRequest, at: HistoryAt, models: Models) -> Sce
     template = demand_template(at.known, request.category, at.as_of, request.horizon_days, request.planned)
     involved = set(template["supplier_id"]) | request.allocation.suppliers() | request.options.named()
     facts = supplier_facts(at.known, at.as_of, involved)
-    placements: Placements = allocate(template, request.allocation, request.options, facts)
+    placements = allocate(template, request.allocation, request.options, facts)
     placed = place_lines(template, placements.pairs, facts)
-    inputs, scored, warnings = monte_carlo_inputs(
+    inputs, warnings = monte_carlo_inputs(
         placed, placements.pairs, models, at, request.horizon_days, request.options.time_to_recover_days
     )
     draws = simulate(inputs, request.runs, request.seed)
     volume = line_volume(template)[placements.pairs["line"].to_numpy()]
     warnings = [*placements.warnings, *warnings]
-    summary = summarise(inputs, draws, placed, placements, facts, request, warnings, volume)
+    summary = summarise(inputs, draws, placed, facts, request, warnings, volume)
     meta = {
         "category": request.category,
         "as_of": at.as_of.date().isoformat(),

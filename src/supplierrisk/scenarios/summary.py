@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from supplierrisk.scenarios.allocation import Placements
 from supplierrisk.scenarios.inputs import MIN_CONFIDENT_LINES, ScenarioRequest
 from supplierrisk.scenarios.simulation import ARMS, Draws, MonteCarloInputs, episode_chance, expected_late
 from supplierrisk.scenarios.template import SupplierFacts
@@ -107,6 +106,7 @@ def supplier_table(
     inputs: MonteCarloInputs,
     placed: pd.DataFrame,
     volume: np.ndarray,
+    expected: np.ndarray,
     facts: SupplierFacts,
     request: ScenarioRequest,
 ) -> pd.DataFrame:
@@ -117,7 +117,6 @@ def supplier_table(
     supplier's), the basis of the HHI.
     """
     suppliers = sorted(set(placed["supplier_id"]))
-    expected = expected_late(inputs)
     chance = episode_chance(inputs)
     value = inputs.value
     frame = pd.DataFrame({"supplier_id": suppliers})
@@ -237,7 +236,6 @@ def summarise(
     inputs: MonteCarloInputs,
     draws: Draws,
     placed: pd.DataFrame,
-    placements: Placements,
     facts: SupplierFacts,
     request: ScenarioRequest,
     warnings: list[str],
@@ -248,7 +246,7 @@ def summarise(
     ``volume`` is each placement's line volume (``allocation.line_volume`` of its template line).
     """
     expected = expected_late(inputs)
-    table = supplier_table(inputs, placed, volume, facts, request)
+    table = supplier_table(inputs, placed, volume, expected, facts, request)
     lines = float(inputs.weights["baseline"].sum())
     arms = {}
     for arm in ARMS:

@@ -174,7 +174,7 @@ def _replay_case(
             "weight_baseline": 1.0,
         }
     )
-    inputs, _, _ = monte_carlo_inputs(placed, pairs, models, at, horizon_days, {})
+    inputs, _ = monte_carlo_inputs(placed, pairs, models, at, horizon_days, {})
     figures, per_supplier = assess_case(inputs, lines["actual_late"].to_numpy(), runs, seed)
     names = np.array(sorted(set(pairs["supplier_id"])), dtype=object)
     per_supplier["supplier"] = names[per_supplier["supplier"].to_numpy()]

@@ -42,7 +42,8 @@ def scenario_as_of(current: Deployment, requested: pd.Timestamp | None) -> pd.Ti
     if current.store is None:
         raise ScenarioUnavailableError("no store is loaded: scenarios need the history")
     last = current.store.at.as_of
-    first = pd.Timestamp(current.store.history["order_date"].min()).normalize()
+    history = current.store.history
+    first = current.memo(("first-order-day",), lambda: pd.Timestamp(history["order_date"].min()).normalize())
     as_of = requested if requested is not None else (current.batch.as_of if current.batch else last)
     as_of = pd.Timestamp(as_of).normalize()
     if not first <= as_of <= last:
