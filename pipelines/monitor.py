@@ -56,33 +56,51 @@ def format_monitor(report: dict[str, Any]) -> str:
 
 
 def format_drift(summary: dict[str, Any]) -> str:
-    """The drift summary in a few lines per model."""
+    """The drift summary in words: the alerts first, then a few lines per model."""
+    verdict = "ALERT" if summary["alert"] else "no alert"
     lines = [
-        f"drift of the batch as of {summary['batch_as_of']}: {'ALERT' if summary['alert'] else 'no alert'}"
+        f"drift of the batch as of {summary['batch_as_of']}: {verdict} ({summary.get('consequence', '-')})"
     ]
+    lines += [
+        f"  - [{a['model']}, {a['kind']}; {a['consequence']}] {a['sentence']}"
+        for a in summary.get("alerts", [])
+    ]
+    calibration = summary.get("calibration", {}).get("otd")
+    if calibration:
+        lines.append(
+            f"  calibration: {calibration.get('segments_tested', 0)} segments tested over"
+            f" {calibration.get('settled_lines', 0)} settled lines"
+            + (
+                f" (up to the week of {calibration['last_settled_week']})"
+                if "last_settled_week" in calibration
+                else ""
+            )
+            + (f"; {calibration['note']}" if calibration.get("note") else "")
+        )
     for name in ("otd", "disruption"):
         section = summary.get(name, {})
-        if "share_drifted" not in section:
+        if "features_compared" not in section:
             lines.append(f"  {name}: {section.get('skipped', 'not computed')}")
             continue
-        drifted = [f["feature"] for f in section["features"] if f["drifted"]]
         prediction = section["prediction"]
+        beside = section.get("against_training") or {}
         lines += [
             f"  {name}: {section['features_drifted']} of {section['features_compared']} features drifted"
-            f" ({section['share_drifted']:.0%}; alert from {section['alert_share']:.0%})",
-            f"    scores: PSI {prediction['psi']:.3f} (drift from {prediction['threshold']}),"
-            f" mean {prediction['reference_mean']:.3f} -> {prediction['batch_mean']:.3f}",
+            f" against {section['reference']['label']} (false-alarm rate {section['false_alarm_rate']:.0%})"
+            + (
+                f"; against training {beside['features_drifted']} of {beside['features_compared']}"
+                if beside
+                else ""
+            ),
+            f"    scores: PSI {prediction['psi']:.3f}, mean {prediction['reference_mean']:.3f} ->"
+            f" {prediction['batch_mean']:.3f}",
             f"    new suppliers since training: {section['unseen']['new_suppliers']};"
             f" unseen categorical values: "
             + (
                 ", ".join(f"{k} {v:.1%}" for k, v in section["unseen"]["unseen_share"].items() if v > 0)
                 or "none"
             ),
-            "    drifted: "
-            + (", ".join(drifted[:15]) + (" ..." if len(drifted) > 15 else "") if drifted else "none"),
         ]
-        if section.get("note"):
-            lines.append(f"    note: {section['note']}")
     performance = summary.get("performance")
     if performance:
         lines.append(

@@ -8,6 +8,7 @@ Each failure the scheduler must tell apart has its own exception and exit code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,5 +64,14 @@ def run_score(
     report = publish_batch(settings, history, resolved.day, champions, check, keep, progress, pause)
     final = report.folder
     artifacts = [final / folders.MANIFEST, final / folders.DRIFT_JSON, final / folders.DRIFT_HTML]
-    log_batch_run(settings, client, report.manifest, report.published, report.warnings, artifacts)
+    drift = json.loads((final / folders.DRIFT_JSON).read_text(encoding="utf-8"))
+    log_batch_run(
+        settings,
+        client,
+        report.manifest,
+        report.published,
+        report.warnings,
+        artifacts,
+        drift.get("alerts", []),
+    )
     return report

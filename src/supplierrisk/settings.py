@@ -45,13 +45,41 @@ class Settings(BaseSettings):
         ge=0,
         description="A command's as-of may be at most this many days after the store's last known day.",
     )
-    drift_alert_share: float = Field(
-        default=0.3, gt=0.0, le=1.0, description="Alert when at least this share of features drifted."
-    )
-    drift_threshold: float = Field(
-        default=0.2,
+    drift_false_alarm_rate: float = Field(
+        default=0.05,
         gt=0.0,
-        description="A feature drifted when its distance (normed Wasserstein or JS) reaches this.",
+        lt=1.0,
+        description="Benjamini-Hochberg rate of feature drift: the chance a stable batch flags a feature.",
+    )
+    drift_calibration_false_alarm_rate: float = Field(
+        default=0.01,
+        gt=0.0,
+        lt=1.0,
+        description="Benjamini-Hochberg rate of the calibration alarm over all lines and their segments.",
+    )
+    drift_reference_batches: int = Field(
+        default=8,
+        ge=1,
+        description="Feature drift compares a batch with the scoring rows of this many earlier batches.",
+    )
+    drift_null_batches: int = Field(
+        default=26,
+        ge=1,
+        description="Earlier batches whose week-to-week movement calibrates the feature-drift thresholds.",
+    )
+    drift_min_reference_batches: int = Field(
+        default=8,
+        ge=1,
+        description="Below this many earlier batches, feature drift is shown against training, no alert.",
+    )
+    drift_evidently: bool = Field(
+        default=True,
+        description="Run Evidently for the per-column verdicts and pages (off: the same test, no pages).",
+    )
+    drift_null_draws: int = Field(
+        default=100,
+        ge=20,
+        description="Supplier-clustered bootstrap draws that calibrate each feature's threshold.",
     )
     monitor_auc_margin: float = Field(
         default=0.05, ge=0.0, description="Flag a model whose realised AUC is this far below its backtest."

@@ -145,6 +145,11 @@ class SynthConfig:
     # more than a few days late) and suppliers whose every line is late.
     max_delay_days: int | None = None
     always_late_suppliers: int = 0
+    # A country shock at a known date: the late odds of lines promised from ``shock_from`` by
+    # suppliers in ``shock_country`` are multiplied by ``shock_odds`` (a port strike, a border closure).
+    shock_country: str | None = None
+    shock_from: str | None = None
+    shock_odds: float = 3.0
     # Log-sd of supplier sizes: 0.8 spreads them about 14-fold (5th to 95th percentile), 1.4 about 100-fold.
     size_sigma: float = SIZE_SIGMA
 
@@ -167,6 +172,17 @@ class SynthConfig:
         if not 0 <= self.always_late_suppliers <= self.suppliers:
             raise ValueError("always_late_suppliers must be between 0 and the number of suppliers")
         pd.Timestamp(self.start)  # raises on an unparsable start date
+        self._check_shock()
+
+    def _check_shock(self) -> None:
+        if (self.shock_country is None) != (self.shock_from is None):
+            raise ValueError("shock_country and shock_from go together")
+        if self.shock_country is not None:
+            if self.shock_country not in [c[0] for c in COUNTRIES]:
+                raise ValueError(f"shock_country must be one of {', '.join(c[0] for c in COUNTRIES)}")
+            pd.Timestamp(self.shock_from)  # raises on an unparsable date
+            if not self.shock_odds > 0:
+                raise ValueError("shock_odds must be > 0")
 
     @property
     def start_date(self) -> pd.Timestamp:
@@ -568,6 +584,12 @@ def _make_lines(
     lines = _make_line_facts(config, sup, orders, streams["lines"])
     in_episode = disrupted_days[lines.sup, np.minimum(lines.promised, cal.n_ext - 1)]
     p_late = _late_probability(cal, sup, orders, lines, in_episode)
+    if config.shock_country is not None:
+        shocked = (lines.country == [c[0] for c in COUNTRIES].index(config.shock_country)) & (
+            lines.promised >= (pd.Timestamp(config.shock_from) - config.start_date).days
+        )
+        odds = p_late / (1.0 - p_late) * config.shock_odds
+        p_late = np.where(shocked, odds / (1.0 + odds), p_late)
     outcomes = _make_outcomes(config, cal, lines, p_late, in_episode, streams["outcomes"])
     return _assemble(config, sup, orders, lines, outcomes, in_episode)
 

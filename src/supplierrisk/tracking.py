@@ -257,8 +257,9 @@ def log_batch_run(
     published: bool,
     warnings_seen: list[str],
     artifacts: list[Path],
+    alerts: list[dict[str, Any]] | None = None,
 ) -> None:
-    """One MLflow run per batch: its manifest, row counts, durations, drift headline and files."""
+    """One MLflow run per batch: its manifest, row counts, durations, drift headline, alerts and files."""
     experiment = ensure_experiment(client, BATCH_EXPERIMENT, settings)
     m = content
     with mlflow.start_run(experiment_id=experiment, run_name=f"batch-{m['as_of']}"):
@@ -282,6 +283,13 @@ def log_batch_run(
         mlflow.log_dict(m, "manifest.json")
         if warnings_seen:
             mlflow.log_text("\n".join(warnings_seen) + "\n", "warnings.txt")
+        if alerts is not None:
+            # The same sentences as the CLI, the API and the workspace show.
+            text = "".join(
+                f"[{a['model']}, {a['kind']}; {a['consequence']}] {a['sentence']}\n" for a in alerts
+            )
+            mlflow.log_text(text or "no alert\n", "drift_alerts.txt")
+            mlflow.set_tag("drift_alerts", str(len(alerts)))
         for path in artifacts:
             if path.exists():
                 mlflow.log_artifact(str(path))

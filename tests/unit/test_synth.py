@@ -234,6 +234,9 @@ def test_drift_switch_changes_only_the_last_months() -> None:
         {"drift_months": 0},
         {"episodes_per_supplier_year": -1.0},
         {"start": "not a date"},
+        {"shock_country": "Vietnam"},
+        {"shock_country": "Atlantis", "shock_from": "2022-06-01"},
+        {"shock_country": "Vietnam", "shock_from": "2022-06-01", "shock_odds": 0.0},
     ],
 )
 def test_config_rejects_impossible_values(bad: dict[str, object]) -> None:
@@ -282,3 +285,21 @@ def test_disruption_truth_by_hand() -> None:
     # B at 1 Jan: starts 31 Mar, day 90. B at 31 Mar: starts on the as-of itself, so under way only.
     assert truth["in_episode"].tolist() == [True, False, True, True, False]
     assert truth["episode_starts"].tolist() == [False, False, True, False, False]
+
+
+def test_country_shock_raises_the_late_odds_of_that_country_from_its_day_only() -> None:
+    plain = generate_history(SynthConfig(suppliers=80, years=2.0, seed=3))
+    config = SynthConfig(
+        suppliers=80, years=2.0, seed=3, shock_country="China", shock_from="2023-06-01", shock_odds=3.0
+    )
+    shocked = generate_history(config)
+    hit = (shocked.history["supplier_country"] == "China") & (
+        shocked.history["promised_date"] >= "2023-06-01"
+    )
+    before, after = plain.truth["p_late_true"], shocked.truth["p_late_true"]
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    assert np.allclose(odds(after[hit]), 3.0 * odds(before[hit]))
+    assert np.array_equal(after[~hit].to_numpy(), before[~hit].to_numpy())
+    # Same random streams: only outcomes of shocked lines may change, and they turn late more often.
+    assert shocked.truth.loc[hit, "late_true"].mean() > plain.truth.loc[hit, "late_true"].mean()
+    assert shocked.history.loc[~hit, "delivered_date"].equals(plain.history.loc[~hit, "delivered_date"])

@@ -2,7 +2,7 @@
 
 Layout under the batches folder::
 
-    <batch_id>/            one folder per batch: *.parquet, drift.json, drift.html, manifest.json
+    <batch_id>/            one folder per batch: *.parquet, drift.json, drift*.html, manifest.json
     LATEST                 the id of the latest complete batch (replaced atomically)
     .lock                  held (flock) while a batch runs
     .tmp-<id>-<pid>/       a batch being written; renamed to <batch_id>/ only when complete
@@ -32,8 +32,16 @@ MANIFEST = "manifest.json"
 DRIFT_JSON = "drift.json"
 DRIFT_HTML = "drift.html"
 DRIFT_SUPPLIERS_HTML = "drift_suppliers.html"
+DRIFT_OTD_SUPPLIERS_HTML = "drift_otd_suppliers.html"
 _LOCK = ".lock"
 _TEMPORARY_PREFIXES = (".tmp-", ".old-")
+
+
+def drift_html_name(model: str, unit: str) -> str:
+    """The Evidently page of one model's features in one unit (line or supplier rows)."""
+    if model == "disruption":
+        return DRIFT_SUPPLIERS_HTML
+    return DRIFT_HTML if unit == "line" else DRIFT_OTD_SUPPLIERS_HTML
 
 
 class BatchLockedError(RuntimeError):

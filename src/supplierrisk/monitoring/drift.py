@@ -43,8 +43,6 @@ _DRIFTED_COUNT = "evidently:metric_v2:DriftedColumnsCount"
 PREDICTION_PSI_THRESHOLD = 0.2
 # Features whose batch distribution is set by the calendar day, not by the process.
 CALENDAR_FEATURES = ("promised_month", "days_to_quarter_end")
-# Below this many suppliers in a batch the drift summary carries a warning note.
-FEW_SUPPLIERS = 100
 
 
 @dataclass
@@ -60,9 +58,10 @@ class FeatureDrift:
         self.snapshot.save_html(str(path))
 
 
-def _testable(
+def testable(
     reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]
 ) -> tuple[list[str], dict[str, str]]:
+    """The columns both sides can compare, and why the others are skipped."""
     keep, skipped = [], {}
     for column in columns:
         if column not in reference or column not in current:
@@ -76,8 +75,22 @@ def _testable(
     return keep, skipped
 
 
-def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+def sample_rows_of(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """At most ``rows`` rows, sampled with ``seed``."""
     return frame.sample(n=rows, random_state=seed) if len(frame) > rows else frame
+
+
+def prepared(frame: pd.DataFrame, numerical: list[str], categorical: list[str]) -> pd.DataFrame:
+    """Numbers as floats (infinities as missing), categories as strings or None: what Evidently compares."""
+    out = frame[numerical + categorical].copy()
+    for column in numerical:
+        out[column] = (
+            pd.to_numeric(out[column], errors="coerce").astype(float).replace([np.inf, -np.inf], np.nan)
+        )
+    for column in categorical:
+        values = out[column].astype(object)
+        out[column] = values.where(values.isna(), values.astype(str)).where(values.notna(), None)
+    return out
 
 
 def feature_drift(
@@ -90,10 +103,12 @@ def feature_drift(
     seed: int = 0,
     method: str | None = None,
     threshold: float | None = None,
+    per_column_method: dict[str, str] | None = None,
+    per_column_threshold: dict[str, float] | None = None,
 ) -> FeatureDrift:
     """Evidently data drift of ``current`` against ``reference`` over the given columns."""
-    numerical, skipped_num = _testable(reference, current, numerical)
-    categorical, skipped_cat = _testable(reference, current, categorical)
+    numerical, skipped_num = testable(reference, current, numerical)
+    categorical, skipped_cat = testable(reference, current, categorical)
     columns = numerical + categorical
     if not columns:
         raise ValueError(
@@ -101,18 +116,17 @@ def feature_drift(
         )
 
     def prepare(frame: pd.DataFrame) -> pd.DataFrame:
-        out = _sample(frame[columns], sample_rows, seed).copy()
-        for column in numerical:
-            out[column] = (
-                pd.to_numeric(out[column], errors="coerce").astype(float).replace([np.inf, -np.inf], np.nan)
-            )
-        for column in categorical:
-            values = out[column].astype(object)
-            out[column] = values.where(values.isna(), values.astype(str)).where(values.notna(), None)
-        return out
+        return prepared(sample_rows_of(frame[columns], sample_rows, seed), numerical, categorical)
 
     definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-    preset = DataDriftPreset(columns=columns, drift_share=alert_share, method=method, threshold=threshold)
+    preset = DataDriftPreset(
+        columns=columns,
+        drift_share=alert_share,
+        method=method,
+        threshold=threshold,
+        per_column_method={c: m for c, m in (per_column_method or {}).items() if c in columns} or None,
+        per_column_threshold={c: t for c, t in (per_column_threshold or {}).items() if c in columns} or None,
+    )
     with warnings.catch_warnings():
         # Constant columns make Evidently divide by zero once; the test result is still right.
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -204,43 +218,3 @@ def unseen_values(
         "new_supplier_share": float(new.mean()) if len(new) else 0.0,
         "new_supplier_examples": sorted(map(str, new.index[new.to_numpy()]))[:10],
     }
-
-
-def drift_section(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    categorical: list[str],
-    feature_names: list[str],
-    reference_scores: np.ndarray,
-    batch_scores: np.ndarray,
-    unseen: dict[str, Any],
-    suppliers: int,
-    alert_share: float,
-    threshold: float,
-    sample_rows: int,
-    seed: int = 0,
-) -> tuple[dict[str, Any], FeatureDrift]:
-    """Feature drift, prediction drift and unseen values of one model, as one JSON-ready section."""
-    categorical = [c for c in categorical if c in feature_names]
-    numerical = [c for c in feature_names if c not in categorical and c not in CALENDAR_FEATURES]
-    features = feature_drift(
-        reference, current, numerical, categorical, alert_share, sample_rows, seed, threshold=threshold
-    )
-    prediction = prediction_drift(reference_scores, batch_scores)
-    section = {
-        **features.summary,
-        "threshold": threshold,
-        "excluded": [c for c in CALENDAR_FEATURES if c in feature_names],
-        "prediction": prediction,
-        "unseen": unseen,
-        "suppliers_in_batch": suppliers,
-        "note": (
-            f"only {suppliers} suppliers: rows of one supplier share its history features, so feature"
-            " drift is noisy at this size"
-            if suppliers < FEW_SUPPLIERS
-            else ""
-        ),
-        "alert": bool(features.summary.get("alert")) or prediction["drifted"],
-        "features": features.table.to_dict(orient="records"),
-    }
-    return section, features

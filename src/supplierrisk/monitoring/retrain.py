@@ -16,10 +16,14 @@ def retrain_policy(
     trained_as_of: dict[str, str],
     as_of: pd.Timestamp,
 ) -> dict[str, Any]:
-    """Recommend a retrain on a drift alert, degraded past performance, or a champion older than the limit."""
+    """Recommend a retrain on a calibration alarm, degraded past performance, or an old champion.
+
+    Feature drift alone is a reason to watch, not to retrain: it explains a calibration alarm.
+    """
     reasons = []
-    if drift.get("alert"):
-        reasons.append("drift alert")
+    calibration = [a for a in drift.get("alerts", []) if a.get("kind") == "calibration"]
+    if calibration:
+        reasons.append(f"calibration alarm: {calibration[0]['sentence']}")
     if performance and performance.get("degraded"):
         reasons.append("past batches degraded beyond the margins")
     for name, trained in trained_as_of.items():

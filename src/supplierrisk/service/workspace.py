@@ -419,7 +419,7 @@ DRIFT_COLUMNS: Final = (
     Column("share_drifted", "Share drifted", "pct", sortable=False),
     Column("psi", "Prediction PSI", "metric", sortable=False),
     Column("alert", "Alert", "flag", sortable=False),
-    Column("note", "Note", sortable=False),
+    Column("note", "Reference", sortable=False),
 )
 
 
@@ -433,7 +433,7 @@ def drift_table(drift: dict[str, Any] | None) -> Table:
             "share_drifted": section.get("share_drifted"),
             "psi": (section.get("prediction") or {}).get("psi"),
             "alert": bool(section.get("alert")),
-            "note": section.get("note") or "",
+            "note": (section.get("reference") or {}).get("label") or section.get("skipped") or "",
         }
         for kind in ("otd", "disruption")
         if isinstance(section := (drift or {}).get(kind), dict)
