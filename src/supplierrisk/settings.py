@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         description="Run Evidently for the per-column verdicts and pages (off: the same test, no pages).",
     )
     drift_null_draws: int = Field(
-        default=100,
+        default=50,
         ge=20,
         description="Supplier-clustered bootstrap draws that calibrate each feature's threshold.",
     )

@@ -214,7 +214,10 @@ def compute_batch(
         rows_read=len(history),
         skipped=skipped,
         durations=durations,
-        features={"otd": line_features, "disruption": supplier_features},
+        features={
+            "otd": line_features.assign(supplier_id=lines["supplier_id"].to_numpy()),
+            "disruption": supplier_features,
+        },
         notes=notes,
     )
 

@@ -33,6 +33,8 @@ DRIFT_JSON = "drift.json"
 DRIFT_HTML = "drift.html"
 DRIFT_SUPPLIERS_HTML = "drift_suppliers.html"
 DRIFT_OTD_SUPPLIERS_HTML = "drift_otd_suppliers.html"
+# Each model's scoring rows (features and supplier ids): later batches' drift reference.
+FEATURES_FILES = {"otd": "drift_features_otd.parquet", "disruption": "drift_features_disruption.parquet"}
 _LOCK = ".lock"
 _TEMPORARY_PREFIXES = (".tmp-", ".old-")
 

@@ -80,6 +80,10 @@ def _write_files(folder: Path, tables: BatchTables) -> list[str]:
     for name in TABLES:
         write_parquet(tables.tables[name], folder / f"{name}.parquet")
         names.append(f"{name}.parquet")
+    # The scoring rows, kept so that later batches can compare their own with them (drift).
+    for model, file_name in folders.FEATURES_FILES.items():
+        write_parquet(tables.features[model].reset_index(drop=True), folder / file_name)
+        names.append(file_name)
     return names
 
 

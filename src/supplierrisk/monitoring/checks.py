@@ -24,10 +24,8 @@ from supplierrisk.monitoring.feedback import check_published_batches
 from supplierrisk.monitoring.retrain import retrain_policy
 from supplierrisk.monitoring.verdicts import BATCH_KEY, Reference, Verdicts, VerdictSettings, drift_section
 from supplierrisk.settings import Settings
-from supplierrisk.storage import write_parquet, write_text
+from supplierrisk.storage import write_text
 
-# The scoring rows a batch keeps for later batches' drift reference (features and supplier ids).
-FEATURES_FILES = {"otd": "drift_features_otd.parquet", "disruption": "drift_features_disruption.parquet"}
 # Batches whose forecasts the calibration test reads: those of the last year.
 CALIBRATION_LOOKBACK_DAYS = 365
 _FORECAST_COLUMNS = ["po_id", "line_id", "supplier_id", "p_late", "promised_date", "as_of"]
@@ -51,7 +49,7 @@ def _earlier_batches(settings: Settings, as_of: pd.Timestamp) -> list[dict[str, 
 
 def _batch_features(settings: Settings, batch_id: str, name: str, rows: int) -> pd.DataFrame | None:
     """One earlier batch's scoring rows, sampled to ``rows`` rows (whole suppliers kept together)."""
-    path = settings.batches_dir / batch_id / FEATURES_FILES[name]
+    path = settings.batches_dir / batch_id / folders.FEATURES_FILES[name]
     if not path.exists():
         return None
     frame = pd.read_parquet(path)
@@ -138,12 +136,9 @@ def batch_drift(
         ("disruption", disruption, suppliers_table["p_disruption"]),
     ):
         features = tables.features[name]
-        if name == "otd":
-            features = features.assign(supplier_id=lines["supplier_id"].to_numpy())
         if len(features) == 0:
             sections[name] = {"skipped": "nothing scored in this batch"}
             continue
-        write_parquet(features.reset_index(drop=True), folder / FEATURES_FILES[name])
         suppliers = features["supplier_id"]
         if suppliers.nunique() < settings.drift_min_suppliers:
             # The effective sample of a batch is its number of suppliers: a handful cannot show drift.
