@@ -28,7 +28,7 @@ TRAINED = ONSET - pd.Timedelta(days=77)
 
 @pytest.fixture(scope="module")
 def shocked(new_home: Callable[[], Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict]:
-    """Champions trained eleven weeks before the shock, then a batch every other Monday until four weeks after.
+    """Champions trained eleven weeks before the shock, then a batch every other Monday until after it.
 
     Every other week keeps the test short; most lines are open for more than two weeks, so
     nearly all are still forecast before they are due.
