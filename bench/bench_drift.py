@@ -17,7 +17,7 @@ its ``drift.json`` has any alert (calibration or feature drift).
 
 Evidently's pages are off (``SUPPLIERRISK_DRIFT_EVIDENTLY=false``): the verdicts are the
 same test (``tests/unit/monitoring/test_thresholds.py`` checks Evidently agrees), the
-pages only cost time. Run: ``.venv/bin/python bench/bench_drift.py`` (about 15 minutes).
+pages only cost time. Run: ``.venv/bin/python bench/bench_drift.py`` (15-25 minutes on 2 cores).
 """
 
 from __future__ import annotations
