@@ -160,6 +160,7 @@ def compute_batch(
     at = history_at(history, as_of, disruption_model.feature_config)
     lap("index")
     lines, line_features = score_open_lines_with_features(otd_model, at)
+    line_features["supplier_id"] = lines["supplier_id"].to_numpy()  # the drift reference's clusters
     lap("open_lines")
     risk, supplier_features = score_supplier_risk_with_features(disruption_model, at, explain=True)
     risk["drivers_json"] = risk.pop("drivers").map(lambda d: json.dumps(d, sort_keys=True, default=str))
@@ -214,10 +215,7 @@ def compute_batch(
         rows_read=len(history),
         skipped=skipped,
         durations=durations,
-        features={
-            "otd": line_features.assign(supplier_id=lines["supplier_id"].to_numpy()),
-            "disruption": supplier_features,
-        },
+        features={"otd": line_features, "disruption": supplier_features},
         notes=notes,
     )
 
