@@ -60,16 +60,16 @@ def _batch_features(settings: Settings, batch_id: str, name: str, rows: int) -> 
     return frame.assign(**{BATCH_KEY: batch_id})
 
 
-def moving_reference(settings: Settings, name: str, as_of: pd.Timestamp, training: pd.DataFrame) -> Reference:
+def moving_reference(
+    settings: Settings, name: str, earlier_batches: list[dict[str, Any]], training: pd.DataFrame
+) -> Reference:
     """The scoring rows of the last N earlier batches, or the training reference while there are too few.
 
     The thresholds are calibrated on a longer run (``drift_null_batches``), so that the null holds
     how much a batch usually moves against the ones before it, bursts included.
     """
     rows_each = max(1, settings.drift_sample_rows // settings.drift_reference_batches)
-    earlier = _earlier_batches(settings, as_of)[
-        -max(settings.drift_null_batches, settings.drift_reference_batches) :
-    ]
+    earlier = earlier_batches[-max(settings.drift_null_batches, settings.drift_reference_batches) :]
     loaded = [(m["batch_id"], _batch_features(settings, m["batch_id"], name, rows_each)) for m in earlier]
     frames = [(batch, frame) for batch, frame in loaded if frame is not None]
     recent = frames[-settings.drift_reference_batches :]
@@ -99,9 +99,9 @@ def _model_drift(
     features: pd.DataFrame,
     scores: np.ndarray,
     unseen: dict[str, Any],
-    as_of: pd.Timestamp,
+    earlier_batches: list[dict[str, Any]],
 ) -> tuple[dict[str, Any], Verdicts]:
-    reference = moving_reference(settings, name, as_of, training)
+    reference = moving_reference(settings, name, earlier_batches, training)
     verdict_settings = VerdictSettings(
         settings.drift_false_alarm_rate, settings.drift_null_draws, settings.drift_sample_rows
     )
@@ -126,8 +126,9 @@ def batch_drift(
     otd: tuple[Any, dict[str, str]],
     disruption: tuple[Any, dict[str, str]],
     folder: Path,
+    earlier_batches: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Drift of both models' scoring features (by unit, calibrated) and scores; keeps the rows for later."""
+    """Drift of both models' scoring features (by unit, calibrated) and scores against earlier batches."""
     first_order = history.groupby("supplier_id", observed=True)["order_date"].min()
     lines, suppliers_table = tables.tables["open_lines"], tables.tables["suppliers"]
     sections: dict[str, Any] = {}
@@ -150,7 +151,7 @@ def batch_drift(
         training = _training_reference(client, info["run_id"])
         unseen = unseen_values(features, model.categories, suppliers, first_order, model.training_as_of)
         section, verdicts = _model_drift(
-            settings, name, model, training, features, scores.to_numpy(dtype=float), unseen, tables.as_of
+            settings, name, model, training, features, scores.to_numpy(dtype=float), unseen, earlier_batches
         )
         for unit, snapshot in verdicts.snapshots.items():
             snapshot.save_html(str(folder / folders.drift_html_name(name, unit)))
@@ -159,7 +160,11 @@ def batch_drift(
 
 
 def batch_calibration(
-    settings: Settings, history: pd.DataFrame, as_of: pd.Timestamp, otd_model: Any
+    settings: Settings,
+    history: pd.DataFrame,
+    as_of: pd.Timestamp,
+    otd_model: Any,
+    earlier_batches: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The calibration alarm over the earlier batches' forecasts whose due weeks have settled."""
     since = as_of - pd.Timedelta(days=CALIBRATION_LOOKBACK_DAYS)
@@ -167,7 +172,7 @@ def batch_calibration(
         pd.read_parquet(
             settings.batches_dir / m["batch_id"] / "open_lines.parquet", columns=_FORECAST_COLUMNS
         )
-        for m in _earlier_batches(settings, as_of)
+        for m in earlier_batches
         if pd.Timestamp(m["as_of"]) >= since
     ]
     tolerance = otd_model.feature_config.on_time_tolerance_days
@@ -199,6 +204,8 @@ def check_batch(
 ) -> dict[str, Any]:
     """Drift, the feedback loop on earlier batches, and the retrain policy; written as drift.json."""
     clock = time.perf_counter()
+    # Listed once: the feature reference and the calibration test read the same earlier batches.
+    earlier = _earlier_batches(settings, tables.as_of)
     drift = batch_drift(
         settings,
         client,
@@ -207,8 +214,9 @@ def check_batch(
         (otd_model, models["otd"]),
         (disruption_model, models["disruption"]),
         folder,
+        earlier,
     )
-    drift["calibration"] = {"otd": batch_calibration(settings, history, tables.as_of, otd_model)}
+    drift["calibration"] = {"otd": batch_calibration(settings, history, tables.as_of, otd_model, earlier)}
     drift["alerts"] = batch_alerts(drift)
     drift["alert"] = bool(drift["alerts"])
     drift["consequence"] = consequence(drift["alerts"])

@@ -1,34 +1,22 @@
-"""Drift of a batch against the champion's training: features (Evidently 0.7), predictions, unseen values.
+"""Evidently 0.7 feature drift, score PSI and unseen values: the pieces a batch's drift summary uses.
 
-- **Feature drift**: Evidently's ``DataDriftPreset`` on the batch's scoring features
-  against the reference sample logged with the champion's training run, column
-  types declared. Per feature: the score, the method, the threshold and whether it
-  drifted (the per-column test of the snapshot: ``FAIL`` means drift). Both sides
-  are sampled to ``sample_rows`` so a report over a million rows takes seconds.
-  Evidently picks the method: above 1000 rows, normed Wasserstein distance for
-  numbers and Jensen-Shannon distance for categories, drift when the distance is
-  at least 0.1.
-- **Prediction drift**: the batch's scores against the champion's out-of-time
-  backtest scores (PSI, drift from 0.2).
-- **Unseen values**: the share of categorical values not seen in training
-  (LightGBM routes them silently) and the scored suppliers that had no history at
-  the model's training as-of.
+- ``feature_drift`` runs ``DataDriftPreset`` on declared numeric and categorical
+  columns, with the methods and thresholds it is given per column (the calibrated ones
+  of ``supplierrisk.monitoring.verdicts``); the per-column test of the snapshot is the
+  verdict (``FAIL`` means drift). Both sides are sampled to ``sample_rows``.
+- ``prediction_drift``: the batch's scores against the champion's scores on its
+  reference (PSI, Laplace-smoothed deciles), shown, not alarmed.
+- ``unseen_values``: the share of categorical values not seen in training (LightGBM
+  routes them silently) and the scored suppliers with no history at the training as-of.
 
-An alert is raised when the share of drifted features reaches ``alert_share`` or
-when the predictions drift.
-
-The threshold is 0.2 rather than Evidently's 0.1: a batch is one day's open lines,
-clustered by supplier (lines of one supplier share its history features), so its
-effective sample is the number of suppliers, and 0.1 flags sampling noise. The
-calendar features (promised month, days to quarter end) are left out: one day's
-lines always sit at one point of the calendar, unlike a year of reference lines.
+The calendar features (promised month, days to quarter end) are left out of feature
+drift: one day's lines always sit at one point of the calendar.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,10 +40,6 @@ class FeatureDrift:
     table: pd.DataFrame
     summary: dict[str, Any]
     snapshot: Any
-
-    def save_html(self, path: Path) -> None:
-        """Write Evidently's HTML report."""
-        self.snapshot.save_html(str(path))
 
 
 def testable(
