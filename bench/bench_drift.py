@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from targets import target_line  # bench/targets.py, beside this script
 
 from pipelines.ingest import run_ingest
 from pipelines.score import run_score
@@ -153,7 +154,7 @@ def synth_case(root: Path, shocked: bool) -> tuple[float, int | None]:
 def target(name: str, value: float | int | None, goal: str, met: bool) -> None:
     """One target line."""
     shown = "never" if value is None else (f"{value:.1%}" if isinstance(value, float) else str(value))
-    print(f"target {name}: {shown} (goal {goal}) {'MET' if met else 'MISSED'}")
+    print(target_line(name, shown, goal, met))
 
 
 def main() -> None:

@@ -10,7 +10,12 @@ workers, loaded by wrk (a separate process) at fixed concurrency. Measured:
   sent the *feature rows* of the same lines (``dataframe_split``), so it does less
   work per line than our endpoint (no feature building);
 - server time of 1,000-line requests from our ``Server-Timing`` header;
-- the in-process floor: bare LightGBM ``booster.predict`` on the same feature rows.
+- the in-process floor: bare LightGBM ``booster.predict`` on the same feature rows;
+- the framework's floor: a no-op FastAPI app (``bench/noop_app.py``) on uvicorn with the
+  same flags, sent the same 1-line body (it reads it and returns a small JSON object),
+  and a no-op GET.
+
+Ends with one ``target <name>: <value> (goal <goal>) MET|MISSED`` line per target.
 
 The data home (store, champions, latest batch) is built from the bundled SCMS data
 unless ``--home`` names an existing one. Needs ``wrk`` (Debian package ``wrk``).
@@ -38,6 +43,7 @@ from urllib.parse import quote
 import httpx
 import mlflow
 import pandas as pd
+from targets import target_line  # bench/targets.py: scripts run from bench/ import their siblings
 
 from pipelines.ingest import run_ingest
 from pipelines.score import run_score
@@ -184,11 +190,17 @@ def main() -> None:
             # mlflow serve execs "uvicorn" by name: the venv's bin must be on PATH.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        ours_port, ref_port = free_port(), free_port()
+        ours_port, ref_port, noop_port = free_port(), free_port(), free_port()
         python = sys.executable
+        uvicorn_flags = ["--workers", str(args.workers), "--log-level", "warning"]
+        noop = subprocess.Popen(  # noqa: S603
+            [python, "-m", "uvicorn", "noop_app:create_app", "--factory", "--port", str(noop_port)]
+            + ["--app-dir", str(Path(__file__).resolve().parent), *uvicorn_flags],
+            env=env,
+        )
         ours = subprocess.Popen(  # noqa: S603
             [python, "-m", "uvicorn", "serving.app:create_app", "--factory", "--port", str(ours_port)]
-            + ["--workers", str(args.workers), "--log-level", "warning"],
+            + uvicorn_flags,
             env=env,
         )
         reference = subprocess.Popen(  # noqa: S603
@@ -201,6 +213,8 @@ def main() -> None:
         try:
             wait_for(f"http://127.0.0.1:{ours_port}/ready")
             wait_for(f"http://127.0.0.1:{ref_port}/ping")
+            wait_for(f"http://127.0.0.1:{noop_port}/item/ready")
+            noop_url = f"http://127.0.0.1:{noop_port}"
             ours_url = f"http://127.0.0.1:{ours_port}/v1/order-lines/score"
             ref_url = f"http://127.0.0.1:{ref_port}/invocations"
             bodies = {n: json.dumps({"lines": records[-n:]}) for n in (1, 1000)}
@@ -242,9 +256,13 @@ def main() -> None:
                 "ours 1,000 lines": run_wrk(ours_url, "POST", bodies[1000], key, args, tmp),
                 "mlflow 1,000 lines": run_wrk(ref_url, "POST", ref_bodies[1000], key, args, tmp),
                 "ours GET supplier": run_wrk(supplier_url, "GET", None, key, args, tmp),
+                "no-op 1 line": run_wrk(f"{noop_url}/score", "POST", bodies[1], key, args, tmp),
+                "no-op GET": run_wrk(
+                    f"{noop_url}/item/{quote(supplier, safe='')}", "GET", None, key, args, tmp
+                ),
             }
         finally:
-            for process in (ours, reference):
+            for process in (ours, reference, noop):
                 process.terminate()
                 process.wait(timeout=30)
 
@@ -260,20 +278,39 @@ def main() -> None:
     print(f"{'':22s}{'req/s':>10s}{'p50 ms':>10s}{'p99 ms':>10s}{'errors':>8s}")
     for name, r in results.items():
         print(f"{name:22s}{r['rps']:10.1f}{r['p50_ms']:10.2f}{r['p99_ms']:10.2f}{r['errors']:8d}")
-    one, ref_one = results["ours 1 line"], results["mlflow 1 line"]
+    report_targets(results, server_ms, sorted(timings)[26], floor_1, floor_1000)
+
+
+def report_targets(
+    results: dict[str, dict[str, Any]],
+    server_ms: float,
+    server_p90_ms: float,
+    floor_1: float,
+    floor_1000: float,
+) -> None:
+    one, ref_one, noop = results["ours 1 line"], results["mlflow 1 line"], results["no-op 1 line"]
     many, ref_many = results["ours 1,000 lines"], results["mlflow 1,000 lines"]
-    print(
-        f"\n1 line: throughput ratio ours/mlflow {one['rps'] / ref_one['rps']:.2f} (target >= 3);"
-        f" p99 ratio ours/mlflow {one['p99_ms'] / ref_one['p99_ms']:.2f} (target <= 0.33)"
-    )
+    get, noop_get = results["ours GET supplier"], results["no-op GET"]
     print(f"1,000 lines: throughput ratio ours/mlflow {many['rps'] / ref_many['rps']:.2f}")
     print(
-        f"1,000 lines server time (Server-Timing, median of 30): {server_ms:.1f} ms (target <= 50);"
-        f" p90 {sorted(timings)[26]:.1f} ms"
+        f"1,000 lines server time (Server-Timing, median of 30): {server_ms:.1f} ms,"
+        f" p90 {server_p90_ms:.1f} ms;"
+        f" bare booster.predict of the classifier on the same rows: {floor_1000:.2f} ms"
+    )
+    print(f"bare booster.predict of 1 row: {floor_1:.3f} ms; ours 1 line at p50: {one['p50_ms']:.2f} ms\n")
+    vs_mlflow = one["rps"] / ref_one["rps"]
+    vs_noop = one["rps"] / noop["rps"]
+    p99_ratio = one["p99_ms"] / ref_one["p99_ms"]
+    vs_floor = server_ms / floor_1000
+    get_vs_noop = get["rps"] / noop_get["rps"]
+    print(target_line("one_line_throughput_vs_mlflow", f"{vs_mlflow:.2f}x", ">= 5x", vs_mlflow >= 5))
+    print(target_line("one_line_throughput_vs_noop", f"{vs_noop:.2f}", ">= 0.40", vs_noop >= 0.40))
+    print(target_line("one_line_p99_vs_mlflow", f"{p99_ratio:.2f}", "<= 0.20", p99_ratio <= 0.20))
+    print(
+        target_line("thousand_lines_server_time_vs_bare_predict", f"{vs_floor:.1f}x", "<= 3x", vs_floor <= 3)
     )
     print(
-        f"in-process floor, bare booster.predict: 1 row {floor_1:.3f} ms, 1,000 rows {floor_1000:.2f} ms;"
-        f" ours at p50 is {one['p50_ms'] / floor_1:.0f}x and {many['p50_ms'] / floor_1000:.1f}x the floor"
+        target_line("get_supplier_throughput_vs_noop", f"{get_vs_noop:.2f}", ">= 0.40", get_vs_noop >= 0.40)
     )
 
 

@@ -28,19 +28,19 @@ def _state(request: Request) -> State:
     return request.app.state
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The service's settings."""
     settings: Settings = _state(request).settings
     return settings
 
 
-def get_holder(request: Request) -> DeploymentHolder:
+async def get_holder(request: Request) -> DeploymentHolder:
     """The holder of the current deployment."""
     holder: DeploymentHolder = _state(request).holder
     return holder
 
 
-def get_keyring(request: Request) -> KeyRing | None:
+async def get_keyring(request: Request) -> KeyRing | None:
     """The API keys, or None when authentication is switched off."""
     keyring: KeyRing | None = _state(request).keyring
     return keyring

@@ -12,7 +12,8 @@ import pandas as pd
 from fastapi import HTTPException
 
 from serving import schemas
-from supplierrisk.modeling.scoring import score_new_lines
+from supplierrisk.modeling.encoding import category_codes
+from supplierrisk.modeling.scoring import score_new_line_columns
 from supplierrisk.scenarios import (
     Allocation,
     DispersionMissingError,
@@ -22,7 +23,7 @@ from supplierrisk.scenarios import (
     SupplierOptions,
 )
 from supplierrisk.scenarios.saved import ScenarioNotFoundError, load_scenario, save_scenario
-from supplierrisk.schema import POST_OUTCOME_FIELDS, from_records
+from supplierrisk.schema import POST_OUTCOME_FIELDS, record_columns
 from supplierrisk.service.deployment import Deployment
 from supplierrisk.service.scenarios import ScenarioUnavailableError, run_for
 from supplierrisk.service.sourcing import (
@@ -139,7 +140,7 @@ def models(current: Deployment) -> schemas.ModelsResponse:
     )
 
 
-def _request_frame(body: schemas.ScoreRequest) -> pd.DataFrame:
+def _request_columns(body: schemas.ScoreRequest) -> dict[str, np.ndarray]:
     # Validated field values without a model_dump per line (a tenth of the time at 1,000 lines).
     # Outcomes are never features; they are dropped so nothing downstream can read them by mistake.
     records = []
@@ -148,18 +149,18 @@ def _request_frame(body: schemas.ScoreRequest) -> pd.DataFrame:
         for field in POST_OUTCOME_FIELDS:
             record.pop(field, None)
         records.append(record)
-    return from_records(records)
+    return record_columns(records)
 
 
-def _unseen(frame: pd.DataFrame, categories: dict[str, list[str]]) -> list[dict[str, str]]:
-    unseen: list[dict[str, str]] = [{} for _ in range(len(frame))]
+def _unseen(columns: dict[str, np.ndarray], categories: dict[str, list[str]]) -> list[dict[str, str]]:
+    unseen: list[dict[str, str]] = [{} for _ in range(len(columns["supplier_id"]))]
     for column, known in categories.items():
-        if column not in frame:
+        if column not in columns:
             continue
-        values = frame[column]
-        new = values.notna().to_numpy() & ~values.isin(known).to_numpy()
-        for position in np.flatnonzero(new):
-            unseen[position][column] = str(values.iloc[position])
+        values = np.asarray(columns[column], dtype=object)
+        for position in np.flatnonzero(category_codes(values, known) < 0):
+            if not pd.isna(values[position]):
+                unseen[position][column] = str(values[position])
     return unseen
 
 
@@ -189,8 +190,10 @@ def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
                 }
             ],
         )
-    lines = _request_frame(body)
-    scored = score_new_lines(loaded.model, at, lines, as_of, explain=body.explain, top=body.top_drivers)
+    lines = _request_columns(body)
+    scored = score_new_line_columns(
+        loaded.model, at, lines, as_of, explain=body.explain, top=body.top_drivers
+    )
     rows_by_supplier = current.store.rows_by_supplier
     columns: dict[str, list[Any]] = {
         "po_id": scored["po_id"].tolist(),
@@ -203,7 +206,7 @@ def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
         "unseen_values": _unseen(lines, loaded.model.categories),
         "drivers": [[_driver(d).model_dump() for d in row] for row in scored["drivers"]]
         if body.explain
-        else [None] * len(scored),
+        else [None] * len(lines["supplier_id"]),
     }
     names = list(columns)
     return {
@@ -217,9 +220,9 @@ def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
 DELAY_COLUMNS = ("delay_p50_days", "delay_p90_days", "delay_if_late_p50_days", "delay_if_late_p90_days")
 
 
-def _finite(values: pd.Series) -> list[float | None]:
+def _finite(values: np.ndarray) -> list[float | None]:
     """Floats for JSON: NaN and infinities (which JSON lacks) as None."""
-    array = values.to_numpy(dtype=float)
+    array = np.asarray(values, dtype=float)
     return [float(v) if math.isfinite(v) else None for v in array.tolist()]
 
 
@@ -287,6 +290,14 @@ def supplier_page(
         limit=limit,
         offset=offset,
         items=items,
+    )
+
+
+def supplier_detail_json(current: Deployment, supplier_id: str) -> bytes:
+    """The supplier page as JSON, built and serialised once per deployment (it reads nothing else)."""
+    return current.memo(
+        ("supplier_detail_json", supplier_id),
+        lambda: supplier_detail(current, supplier_id).model_dump_json().encode(),
     )
 
 

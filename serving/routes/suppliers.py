@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from serving import schemas, views
-from serving.deps import Current, Viewer, offload
+from serving.deps import MODELS_HEADER, Current, Viewer, offload
 from serving.errors import ERRORS, NOT_FOUND
 
 router = APIRouter(tags=["suppliers"])
@@ -38,6 +38,9 @@ async def suppliers(
     response_model=schemas.SupplierDetail,
     responses={**ERRORS, **NOT_FOUND},
 )
-async def supplier(supplier_id: str, key: Viewer, current: Current) -> schemas.SupplierDetail:
+async def supplier(supplier_id: str, key: Viewer, current: Current) -> Response:
     """One supplier: risk, drivers, KPIs with 90% intervals and trend, open lines, categories."""
-    return await offload(views.supplier_detail, current, supplier_id)
+    body = await offload(views.supplier_detail_json, current, supplier_id)
+    return Response(
+        body, media_type="application/json", headers={MODELS_HEADER: views.versions_header(current)}
+    )

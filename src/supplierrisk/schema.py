@@ -114,9 +114,13 @@ def from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
     """A canonical frame from already-typed records (``date`` or ``None`` dates, numbers, strings).
 
     The same result as ``conform`` on such records, built column by column without
-    per-value parsing: the online path scores a single line in a few milliseconds.
-    Keys other than canonical fields are kept after them, in first-seen order.
+    per-value parsing. Keys other than canonical fields are kept after them, in first-seen order.
     """
+    return pd.DataFrame(record_columns(records))
+
+
+def record_columns(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """``from_records``'s columns as arrays by name: what online scoring reads, without a frame."""
     columns: dict[str, np.ndarray] = {}
     for name in CANONICAL_FIELDS:
         values = [r.get(name) for r in records]
@@ -128,11 +132,18 @@ def from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
             columns[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
     rest = dict.fromkeys(k for r in records for k in r if k not in columns)
     for name in rest:
-        columns[name] = np.array([r.get(name) for r in records], dtype=object)
-    frame = pd.DataFrame(columns)
-    for name in rest:
-        frame[name] = frame[name].infer_objects()
-    return frame
+        columns[name] = _inferred([r.get(name) for r in records])
+    return columns
+
+
+def _inferred(values: list[Any]) -> np.ndarray:
+    """Numbers as a numeric column, as ``conform`` would give; the rest as objects (pandas' inference)."""
+    # The usual cases answered directly: pandas' inference costs more than scoring a line.
+    if all(v is None or isinstance(v, str) for v in values):
+        return np.array(values, dtype=object)
+    if all(type(v) is float for v in values):
+        return np.array(values, dtype=np.float64)
+    return pd.Series(np.array(values, dtype=object)).infer_objects().to_numpy()
 
 
 def has_values(history: pd.DataFrame, field: str) -> bool:

@@ -9,7 +9,7 @@ from supplierrisk.features.history import (
     latest_day,
     resolve_as_of,
 )
-from supplierrisk.features.lines import build_line_features, feature_schema
+from supplierrisk.features.lines import build_line_features, feature_schema, line_feature_arrays
 
 __all__ = [
     "AsOf",
@@ -18,6 +18,7 @@ __all__ = [
     "Tolerances",
     "HistoryIndex",
     "build_line_features",
+    "line_feature_arrays",
     "feature_schema",
     "known_history",
     "latest_day",

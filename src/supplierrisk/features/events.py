@@ -15,6 +15,9 @@ DAY_OFFSET = 200_000
 # Room per group in the combined (group, day) sort key.
 GROUP_SHIFT = np.int64(1 << 22)
 NO_DAY = np.int64(-1)
+# Up to this many query rows (online scoring) take paths without per-call pandas or per-column costs:
+# the same results, but fixed costs per call would otherwise dominate one line.
+FEW_QUERIES = 64
 
 
 def day_numbers(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
@@ -84,6 +87,11 @@ class EventIndex:
 
     def _upto(self, position: np.ndarray, start: np.ndarray, columns: list[int] | None) -> np.ndarray:
         wanted = range(self._width) if columns is None else columns
+        if len(position) <= FEW_QUERIES:
+            # A few queries (online scoring): one gather, not one call per column.
+            sums = self._cumsum[position[:, None], np.asarray(wanted)]
+            sums[position <= start] = 0.0
+            return sums
         # One column at a time: 1-D gathers from column-major sums are far cheaper than row gathers.
         sums = np.empty((len(position), len(wanted)), order="F")
         for i, c in enumerate(wanted):

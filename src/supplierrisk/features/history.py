@@ -20,15 +20,16 @@ change a feature at ``as_of``: that is what the leakage tests check.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Final, Self
+from typing import Any, Final, Self, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from supplierrisk.features.config import BUILD_SETTINGS, FeatureConfig
-from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
+from supplierrisk.features.events import FEW_QUERIES, NO_DAY, EventIndex, day_numbers
 from supplierrisk.schema import has_values
 
 
@@ -95,11 +96,16 @@ def known_history(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return known
 
 
+# Query keys by column name: a frame of lines, or a mapping of arrays (the few-row path).
+Queries: TypeAlias = pd.DataFrame | Mapping[str, Any]
+
+
 class GroupCoder:
     """Integer codes for group keys seen in history; unseen or missing keys get -1.
 
     Multi-column keys are combined arithmetically from per-column codes, so no
-    string tuples are built (this matters at ten million lines).
+    string tuples are built (this matters at ten million lines). Keys are read by
+    column name from a frame or a mapping of arrays; an absent column is all missing.
     """
 
     def __init__(self, keys: pd.DataFrame) -> None:
@@ -107,23 +113,62 @@ class GroupCoder:
         self.levels = [pd.Index(pd.unique(keys[c].dropna().to_numpy())) for c in self.columns]
         combined = self._combine(keys)
         self.uniques = pd.Index(pd.unique(combined[combined >= 0]))
+        self._lookups: tuple[list[dict[Any, int]], dict[int, int]] | None = None
 
-    def _combine(self, keys: pd.DataFrame) -> np.ndarray:
-        combined = np.zeros(len(keys), dtype=np.int64)
-        valid = np.ones(len(keys), dtype=bool)
+    def _column(self, keys: Queries, column: str) -> np.ndarray | None:
+        return np.asarray(keys[column]) if column in keys else None
+
+    def _combine(self, keys: Queries) -> np.ndarray:
+        rows = _rows(keys, self.columns)
+        combined = np.zeros(rows, dtype=np.int64)
+        valid = np.ones(rows, dtype=bool)
         for column, level in zip(self.columns, self.levels, strict=True):
-            codes = np.asarray(level.get_indexer(keys[column].to_numpy()), dtype=np.int64)
+            values = self._column(keys, column)
+            codes = (
+                np.full(rows, -1, dtype=np.int64)
+                if values is None
+                else np.asarray(level.get_indexer(values), dtype=np.int64)
+            )
             valid &= codes >= 0
             combined = combined * (len(level) + 1) + codes
         combined[~valid] = -1
         return combined
 
-    def codes(self, keys: pd.DataFrame) -> np.ndarray:
-        """Codes for ``keys`` (same columns as at construction)."""
+    def codes(self, keys: Queries) -> np.ndarray:
+        """Codes for ``keys`` (the columns given at construction)."""
+        if _rows(keys, self.columns) <= FEW_QUERIES:
+            return self._small_codes(keys)
         combined = self._combine(keys)
         found = np.asarray(self.uniques.get_indexer(combined), dtype=np.int64)
         found[combined < 0] = -1
         return found
+
+    def _small_codes(self, keys: Queries) -> np.ndarray:
+        if self._lookups is None:
+            # Built on the first small query; a race builds the same dictionaries twice, harmlessly.
+            by_level = [{value: code for code, value in enumerate(level)} for level in self.levels]
+            self._lookups = by_level, {int(c): code for code, c in enumerate(self.uniques)}
+        by_level, by_combined = self._lookups
+        rows = _rows(keys, self.columns)
+        columns = [self._column(keys, c) for c in self.columns]
+        out = np.full(rows, -1, dtype=np.int64)
+        for row in range(rows):
+            combined = 0
+            for values, lookup, level in zip(columns, by_level, self.levels, strict=True):
+                code = -1 if values is None else lookup.get(values[row], -1)
+                if code < 0:
+                    break
+                combined = combined * (len(level) + 1) + code
+            else:
+                out[row] = by_combined.get(combined, -1)
+        return out
+
+
+def _rows(keys: Queries, columns: list[str]) -> int:
+    present = next((c for c in columns if c in keys), None)
+    if present is None:
+        raise KeyError(f"keys need at least one of {columns}")
+    return len(keys[present])
 
 
 @dataclass(frozen=True)
@@ -323,29 +368,33 @@ class HistoryIndex:
         """Supplier-history features per query row (needs ``supplier_id``; uses ``category`` for priors)."""
         return pd.DataFrame(self.supplier_feature_arrays(queries, as_of), index=queries.index)
 
-    def supplier_feature_arrays(self, queries: pd.DataFrame, as_of: pd.Series) -> dict[str, np.ndarray]:
-        """``supplier_features`` as float32 arrays by name (no frame: cheaper for a few rows)."""
-        cfg = self.config
-        t = day_numbers(as_of)
-        n = len(queries)
-        sup = self.supplier.codes(queries[["supplier_id"]])
-        zeros = np.zeros(n, dtype=np.int64)
-        feats: dict[str, np.ndarray] = {}
-        glob = self.overall.window_sum(zeros, t, cfg.long_window_days)
+    def _group_rates(self, queries: Queries, t: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Global and group late rates over the long window, and the prior for supplier rates."""
+        long = self.config.long_window_days
+        glob = self.overall.window_sum(np.zeros(len(t), dtype=np.int64), t, long)
         global_rate = (glob[:, 1] + 1.0) / (glob[:, 0] + 2.0)
-        long = cfg.long_window_days
-        feats[f"global_late_rate_{long}d"] = global_rate
+        feats = {f"global_late_rate_{long}d": global_rate}
         prior = global_rate
-        strength = cfg.prior_strength_lines
         for name, (coder, index) in self.groups.items():
-            cols = GROUP_LEVELS[name]
-            if not all(c in queries.columns for c in cols):
+            if not all(c in queries for c in GROUP_LEVELS[name]):
                 continue
-            sums = index.window_sum(coder.codes(queries[cols]), t, cfg.long_window_days)
-            rate = smoothed_rate(sums[:, 1], sums[:, 0], global_rate, strength)
+            sums = index.window_sum(coder.codes(queries), t, long)
+            rate = smoothed_rate(sums[:, 1], sums[:, 0], global_rate, self.config.prior_strength_lines)
             feats[f"{name}_late_rate_{long}d"] = rate
             if name == "category":
                 prior = rate
+        return feats, prior
+
+    def supplier_feature_arrays(
+        self, queries: Queries, as_of: pd.Series | np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """``supplier_features`` as float32 arrays by name, for a frame or a mapping of key arrays."""
+        cfg = self.config
+        t = day_numbers(as_of)
+        sup = self.supplier.codes(queries)
+        feats, prior = self._group_rates(queries, t)
+        long = cfg.long_window_days
+        strength = cfg.prior_strength_lines
         delivered_long = self.delivered.window_sum(sup, t, cfg.long_window_days, columns=_DELAY_AND_LEAD)
         with np.errstate(invalid="ignore", divide="ignore"):
             # Mean delay shrinks toward the supplier's own long-run mean (zero without deliveries).
@@ -404,10 +453,10 @@ class HistoryIndex:
         # float32 halves the memory of feature frames; counts stay exact below 2**24.
         return {k: np.asarray(v, dtype=np.float32) for k, v in feats.items()}
 
-    def usual_order(self, queries: pd.DataFrame, as_of: pd.Series) -> dict[str, np.ndarray]:
+    def usual_order(self, queries: Queries, as_of: pd.Series | np.ndarray) -> dict[str, np.ndarray]:
         """The supplier's usual order over the long window: count, promised lead, log value and quantity."""
         t = day_numbers(as_of)
-        sup = self.supplier.codes(queries[["supplier_id"]])
+        sup = self.supplier.codes(queries)
         sums = self.ordered.window_sum(
             sup,
             t,
@@ -423,12 +472,92 @@ class HistoryIndex:
                 "log_quantity_mean": np.where(count > 0, sums[:, 3] / count, np.nan),
             }
 
-    def lane_lead_time(self, queries: pd.DataFrame, as_of: pd.Series) -> np.ndarray:
+    def lane_lead_time(self, queries: Queries, as_of: pd.Series | np.ndarray) -> np.ndarray:
         """Mean actual lead time of the supplier's deliveries on the same mode and category (NaN if none)."""
         t = day_numbers(as_of)
-        cols = ["supplier_id", "ship_mode", "category"]
-        keys = queries.reindex(columns=cols)
-        lane = self.lane.codes(keys)
+        lane = self.lane.codes(queries)
         sums = self.lane_delivered.window_sum(lane, t, self.config.long_window_days)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(sums[:, 0] > 0, sums[:, 1] / sums[:, 0], np.nan)
+
+
+@dataclass(frozen=True)
+class HistoryArrays:
+    """What the history says about each query's supplier, groups and lane (the history side of features)."""
+
+    supplier: dict[str, np.ndarray]
+    usual: dict[str, np.ndarray]
+    lane_lead_time: np.ndarray
+
+
+def history_arrays(index: HistoryIndex, queries: Queries, as_of: pd.Series | np.ndarray) -> HistoryArrays:
+    """The supplier features, usual order and lane lead time of each query (see ``HistoryIndex``)."""
+    return HistoryArrays(
+        index.supplier_feature_arrays(queries, as_of),
+        index.usual_order(queries, as_of),
+        index.lane_lead_time(queries, as_of),
+    )
+
+
+# The query columns the history side reads: the supplier, its group levels and the lane.
+HISTORY_KEY_COLUMNS: Final = ("supplier_id", "category", "supplier_country", "ship_mode")
+_ABSENT: Final = object()
+
+
+def _key_value(value: object) -> object:
+    # Missing values in any spelling are one key (NaN is not equal to itself, and pd.NA not hashable-equal).
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
+
+
+class HistoryCache:
+    """History arrays per (supplier, category, country, mode) key at one as-of day, each computed once.
+
+    Exact, because the index never changes: a deployment builds one per champion and
+    drops it with the deployment. Serves few-line queries (online scoring), where one
+    dictionary lookup replaces some forty searches. At most ``size`` keys are kept.
+    """
+
+    def __init__(self, index: HistoryIndex, as_of: pd.Timestamp, size: int = 100_000) -> None:
+        self.index = index
+        self.as_of = pd.Timestamp(as_of).normalize()
+        self.size = size
+        self._entries: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray, float]] = {}
+        self._names: dict[tuple[bool, ...], tuple[list[str], list[str]]] = {}
+
+    def arrays(self, queries: Queries) -> HistoryArrays:
+        """``history_arrays`` of ``queries`` at the cache's as-of day."""
+        present = tuple(c in queries for c in HISTORY_KEY_COLUMNS)
+        columns = [
+            list(queries[c]) if here else None for c, here in zip(HISTORY_KEY_COLUMNS, present, strict=True)
+        ]
+        rows = _rows(queries, list(HISTORY_KEY_COLUMNS))
+        keys = [
+            (present, *(_ABSENT if values is None else _key_value(values[row]) for values in columns))
+            for row in range(rows)
+        ]
+        missing = [row for row, key in enumerate(keys) if key not in self._entries]
+        if missing:
+            self._add(queries, present, [keys[row] for row in missing], missing)
+        supplier_names, usual_names = self._names[present]
+        entries = [self._entries[key] for key in keys]
+        supplier = np.vstack([entry[0] for entry in entries])
+        usual = np.vstack([entry[1] for entry in entries])
+        return HistoryArrays(
+            {name: supplier[:, j] for j, name in enumerate(supplier_names)},
+            {name: usual[:, j] for j, name in enumerate(usual_names)},
+            np.array([entry[2] for entry in entries]),
+        )
+
+    def _add(
+        self, queries: Queries, present: tuple[bool, ...], keys: list[tuple[object, ...]], rows: list[int]
+    ) -> None:
+        subset = {c: np.asarray(queries[c])[rows] for c in HISTORY_KEY_COLUMNS if c in queries}
+        day = np.full(len(rows), self.as_of.to_datetime64())
+        found = history_arrays(self.index, subset, day)
+        self._names[present] = (list(found.supplier), list(found.usual))
+        supplier = np.column_stack(list(found.supplier.values()))
+        usual = np.column_stack(list(found.usual.values()))
+        if len(self._entries) + len(keys) > self.size:
+            self._entries.clear()
+        for i, key in enumerate(keys):
+            self._entries[key] = (supplier[i], usual[i], float(found.lane_lead_time[i]))

@@ -128,6 +128,11 @@ def control_character_mask(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     undecodable = np.zeros(len(text), dtype=bool)
     if present.any():
         values = text[present].astype(str)
+        # One search over all cells first: clean columns (nearly all) skip the per-cell passes.
+        # Both patterns are single characters and the separator matches neither.
+        joined = "\n".join(values.tolist())
+        if CONTROL_CHARACTERS.search(joined) is None and UNDECODABLE_BYTES.search(joined) is None:
+            return control, undecodable
         control[present] = values.str.contains(CONTROL_CHARACTERS).to_numpy()
         undecodable[present] = values.str.contains(UNDECODABLE_BYTES).to_numpy()
     return control, undecodable

@@ -8,8 +8,9 @@ problem found on that row, plus the original cell values: nothing is lost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeAlias
 
 import pandas as pd
 
@@ -63,15 +64,22 @@ class Conversion:
         return {str(k): int(v) for k, v in counts.items()}
 
 
+# A problem's detail: one text, one per row, or built from the bad rows (messages cost time at scale).
+Detail: TypeAlias = pd.Series | str | Callable[[pd.Index], "pd.Series | str"]
+
+
 class _Problems:
     """Collects (row, field, reason, detail) problems found while parsing."""
 
     def __init__(self) -> None:
         self._parts: list[pd.DataFrame] = []
 
-    def add(self, rows: pd.Index, field_name: str, reason: str, detail: pd.Series | str) -> None:
+    def add(self, rows: pd.Index, field_name: str, reason: str, detail: Detail) -> None:
+        """Record ``rows``; a callable ``detail`` is given the rows and called only when there are some."""
         if len(rows) == 0:
             return
+        if callable(detail):
+            detail = detail(rows)
         details = detail.loc[rows].astype(str) if isinstance(detail, pd.Series) else detail
         self._parts.append(
             pd.DataFrame({"row": rows, "field": field_name, "reason": reason, "detail": details})
@@ -100,8 +108,11 @@ def _parse_numbers(
     series: pd.Series, mapping: Mapping, missing: frozenset[str], name: str, problems: _Problems
 ) -> pd.Series:
     values, bad = parse_numbers(series, missing, mapping.decimal, mapping.thousands)
-    shown = series.astype(object).map(visible)
-    problems.add(series.index[bad], name, "unparseable_number", "'" + shown + "' is not a number")
+
+    def detail(rows: pd.Index) -> pd.Series:
+        return "'" + series.loc[rows].astype(object).map(visible) + "' is not a number"
+
+    problems.add(series.index[bad], name, "unparseable_number", detail)
     return values
 
 
@@ -217,31 +228,32 @@ def _check_rows(out: pd.DataFrame, problems: _Problems) -> None:
         already = set(problems.frame().query("field == @name")["row"]) if name in DATE_FIELDS else set()
         empty = out.index[out[name].isna() & ~out.index.isin(list(already))]
         problems.add(empty, name, "missing_required", f"required field {name} is empty")
-    if {"order_date", "promised_date"} <= set(out.columns):
-        bad = out.index[out["promised_date"] < out["order_date"]]
-        detail = (
-            "promised "
-            + out["promised_date"].astype(str)
-            + " is before order "
-            + out["order_date"].astype(str)
-        )
-        problems.add(bad, "promised_date", "promised_before_order", detail)
-    if {"order_date", "delivered_date"} <= set(out.columns):
-        bad = out.index[out["delivered_date"] < out["order_date"]]
-        detail = (
-            "delivered "
-            + out["delivered_date"].astype(str)
-            + " is before order "
-            + out["order_date"].astype(str)
-        )
-        problems.add(bad, "delivered_date", "delivered_before_order", detail)
+    for later, word in (("promised_date", "promised"), ("delivered_date", "delivered")):
+        if {"order_date", later} <= set(out.columns):
+            bad = out.index[out[later] < out["order_date"]]
+            problems.add(bad, later, f"{word}_before_order", _before_order(out, later, word))
     for name in NUMERIC_FIELDS:
         if name in out.columns:
             bad = out.index[out[name] < 0]
-            problems.add(bad, name, "negative_value", name + " is negative (" + out[name].astype(str) + ")")
+            problems.add(bad, name, "negative_value", _negative(out, name))
     if {"quantity_rejected", "quantity_received"} <= set(out.columns):
         bad = out.index[out["quantity_rejected"] > out["quantity_received"]]
         problems.add(bad, "quantity_rejected", "rejected_exceeds_received", "more rejected than received")
+
+
+def _before_order(out: pd.DataFrame, later: str, word: str) -> Callable[[pd.Index], pd.Series]:
+    def detail(rows: pd.Index) -> pd.Series:
+        bad = out.loc[rows]
+        return word + " " + bad[later].astype(str) + " is before order " + bad["order_date"].astype(str)
+
+    return detail
+
+
+def _negative(out: pd.DataFrame, name: str) -> Callable[[pd.Index], pd.Series]:
+    def detail(rows: pd.Index) -> pd.Series:
+        return name + " is negative (" + out.loc[rows, name].astype(str) + ")"
+
+    return detail
 
 
 def _aggregate_receipts(lines: pd.DataFrame) -> pd.DataFrame:

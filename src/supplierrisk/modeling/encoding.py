@@ -9,10 +9,13 @@ regression) instead of silently shifting codes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from supplierrisk.features.events import FEW_QUERIES
 
 
 def cast_categoricals(frame: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
@@ -27,6 +30,19 @@ def cast_categoricals(frame: pd.DataFrame, categories: dict[str, list[str]]) -> 
 @functools.lru_cache(maxsize=256)
 def _category_index(known: tuple[str, ...]) -> pd.Index:
     return pd.Index(known)
+
+
+@functools.lru_cache(maxsize=256)
+def _category_lookup(known: tuple[str, ...]) -> dict[object, int]:
+    return {value: code for code, value in enumerate(known)}
+
+
+def category_codes(values: np.ndarray, known: list[str]) -> np.ndarray:
+    """Each value's position in ``known`` (the training categories), -1 when missing or unseen."""
+    if len(values) <= FEW_QUERIES:
+        lookup = _category_lookup(tuple(known))
+        return np.array([lookup.get(v, -1) for v in values.tolist()], dtype=np.int64)
+    return np.asarray(_category_index(tuple(known)).get_indexer(values), dtype=np.int64)
 
 
 class Encoded:
@@ -63,25 +79,33 @@ class Encoded:
         return out
 
 
-def encode_features(frame: pd.DataFrame, names: list[str], categories: dict[str, list[str]]) -> Encoded:
+def encode_features(
+    frame: pd.DataFrame | Mapping[str, np.ndarray], names: list[str], categories: dict[str, list[str]]
+) -> Encoded:
     """The float matrix LightGBM predicts from: columns ``names``, categoricals as training codes.
 
+    ``frame`` is a feature frame or the same features as arrays by name (the online path).
     A categorical value becomes its position in the training categories, exactly the
     code the pandas ``category`` cast gives; missing and unseen values become NaN
     (LightGBM's missing branch). Building the matrix here skips LightGBM's pandas
     conversion, which dominates the cost of scoring a few rows.
     """
-    out = np.empty((len(frame), len(names)), dtype=np.float64)
+    rows = len(frame) if isinstance(frame, pd.DataFrame) else len(next(iter(frame.values()), ()))
+    out = np.empty((rows, len(names)), dtype=np.float64)
     numeric = [j for j, name in enumerate(names) if name not in categories]
-    block = frame.reindex(columns=[names[j] for j in numeric])
-    out[:, numeric] = block.to_numpy(dtype=np.float64, na_value=np.nan)
+    if isinstance(frame, pd.DataFrame):
+        block = frame.reindex(columns=[names[j] for j in numeric])
+        out[:, numeric] = block.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        for j in numeric:
+            out[:, j] = frame.get(names[j], np.nan)
     for j, name in enumerate(names):
         if name not in categories:
             continue
-        if name not in frame.columns:
+        if name not in frame:
             out[:, j] = np.nan
             continue
-        codes = _category_index(tuple(categories[name])).get_indexer(frame[name].astype(object))
+        codes = category_codes(np.asarray(frame[name], dtype=object), categories[name])
         out[:, j] = np.where(codes < 0, np.nan, codes)
     return Encoded(out, list(names))
 

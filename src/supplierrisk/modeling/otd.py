@@ -25,6 +25,7 @@ from supplierrisk.modeling.candidates import CandidateSpec, Fitted
 from supplierrisk.modeling.config import TrainConfig, resolve_data_settings
 from supplierrisk.modeling.delay import DelayQuantiles, interpolate_levels, mixture_quantile
 from supplierrisk.modeling.dispersion import Dispersion, backtest_dispersion
+from supplierrisk.modeling.encoding import Encoded
 from supplierrisk.modeling.scorers import Scorer
 from supplierrisk.modeling.training import (
     CalibratedModel,
@@ -115,29 +116,35 @@ class OtdModel(CalibratedModel):
         # Set after the backtest (``train_otd``); models registered before scenarios lack it.
         self.late_dispersion: Dispersion | None = None
 
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, features: pd.DataFrame | Encoded) -> pd.DataFrame:
         """``p_late``, risk band, and delay quantiles (unconditional and if late) per line."""
         return self.predict_with_delays(features)[0]
 
-    def predict_with_delays(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """``predict``'s frame and the conditional delay quantiles behind it (rows x ``delay.levels``)."""
+    def predict_with_delays(self, features: pd.DataFrame | Encoded) -> tuple[pd.DataFrame, np.ndarray]:
+        """``predict``'s frame and the conditional delay quantiles behind it (rows x ``delay.levels``).
+
+        The frame has the features' index, or a fresh one for already encoded rows.
+        """
+        columns, conditional = self.predict_columns(features)
+        index = features.index if isinstance(features, pd.DataFrame) else None
+        return pd.DataFrame(columns, index=index), conditional
+
+    def predict_columns(self, features: pd.DataFrame | Encoded) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """``predict_with_delays`` with the outputs as arrays by name (no frame: online scoring)."""
         # Encoded once, read by the classifier and every delay model.
         encoded = self.classifier.encode(features)
         p = self.predict_proba(encoded)
         conditional = self.delay.predict(encoded)
         levels = self.delay.levels
-        frame = pd.DataFrame(
-            {
-                "p_late": p,
-                "risk_band": risk_bands(p, *self.bands),
-                "delay_p50_days": mixture_quantile(p, conditional, levels, 0.5),
-                "delay_p90_days": mixture_quantile(p, conditional, levels, 0.9),
-                "delay_if_late_p50_days": interpolate_levels(conditional, levels, 0.5),
-                "delay_if_late_p90_days": interpolate_levels(conditional, levels, 0.9),
-            },
-            index=features.index,
-        )
-        return frame, conditional
+        columns = {
+            "p_late": p,
+            "risk_band": risk_bands(p, *self.bands),
+            "delay_p50_days": mixture_quantile(p, conditional, levels, 0.5),
+            "delay_p90_days": mixture_quantile(p, conditional, levels, 0.9),
+            "delay_if_late_p50_days": interpolate_levels(conditional, levels, 0.5),
+            "delay_if_late_p90_days": interpolate_levels(conditional, levels, 0.9),
+        }
+        return columns, conditional
 
 
 def otd_spec(feature_set: FeatureSet, columns: list[str], long_window_days: int) -> CandidateSpec:

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from supplierrisk.features import FeatureConfig, HistoryIndex, build_line_features, known_history
+from supplierrisk.features import (
+    FeatureConfig,
+    HistoryIndex,
+    build_line_features,
+    known_history,
+    line_feature_arrays,
+)
+from supplierrisk.features.history import HistoryCache, Queries
 from supplierrisk.features.suppliers import SupplierHistoryIndex, active_snapshots
 from supplierrisk.labels import open_lines
 from supplierrisk.modeling.disruption import DISRUPTION_OUTPUTS, DisruptionModel
@@ -49,25 +57,57 @@ def score_new_lines(
     explain: bool = False,
     top: int = 3,
 ) -> pd.DataFrame:
-    """Score lines that need not be in the store (a PO being created), with drivers in words on request.
+    """Score lines that need not be in the store (see ``score_new_line_columns``), as a frame."""
+    return pd.DataFrame(score_new_line_columns(model, at, lines, as_of, explain, top))
 
-    Features are built as of ``as_of`` (at most the history's as-of) from the index,
-    exactly as for batch scoring and training. Drivers come from LightGBM contributions
-    and are computed only when asked for.
+
+def score_new_line_columns(
+    model: OtdModel,
+    at: HistoryAt,
+    lines: Queries,
+    as_of: pd.Timestamp,
+    explain: bool = False,
+    top: int = 3,
+) -> dict[str, np.ndarray]:
+    """Scores of lines that need not be in the store (a PO being created), by column, drivers on request.
+
+    ``lines`` is a frame or its columns as arrays by name. Features are built as of
+    ``as_of`` (at most the history's as-of) from the index, exactly as for batch scoring
+    and training. Without drivers nothing becomes a frame (the cost that dominates a few
+    lines). Drivers come from LightGBM contributions and are computed only when asked for.
     """
     if as_of > at.as_of:
         raise ValueError(f"as-of {as_of.date()} is after the history's last day {at.as_of.date()}")
-    features = line_features(model, at.index_for(model.feature_config), lines, as_of)
-    scored = pd.concat([lines.reindex(columns=list(LINE_KEYS)), model.predict(features)], axis=1)
-    if explain and len(features):
-        drivers = explain_rows(
-            model.contributions(features),
-            features,
-            pd.DataFrame(),
-            top=top,
-            severe_days=model.feature_config.severe_delay_days,
+    rows = len(lines["supplier_id"])
+    keys = {key: np.asarray(lines[key]) if key in lines else np.full(rows, None) for key in LINE_KEYS}
+    day = pd.Timestamp(as_of).normalize()
+    if not explain or not rows:
+        # At the history's own day (the usual online request) the deployment's cache answers.
+        cache = at.history_cache(model.feature_config) if day == at.as_of else None
+        index = cache.index if cache is not None else at.index_for(model.feature_config)
+        features = model.feature_set
+        arrays = line_feature_arrays(
+            index,
+            lines,
+            np.full(rows, day.to_datetime64()),
+            features.categorical,
+            features.numeric_extras,
+            cache,
         )
-        scored["drivers"] = drivers["drivers"]
+        return keys | model.predict_columns(model.classifier.encode(arrays))[0]
+    index = at.index_for(model.feature_config)
+    frame = line_features(
+        model, index, lines if isinstance(lines, pd.DataFrame) else pd.DataFrame(lines), as_of
+    )
+    scored = keys | model.predict_columns(frame)[0]
+    drivers = explain_rows(
+        model.contributions(frame),
+        frame,
+        pd.DataFrame(),
+        top=top,
+        severe_days=model.feature_config.severe_delay_days,
+    )
+    scored["drivers"] = drivers["drivers"].to_numpy()
     return scored
 
 
@@ -85,6 +125,7 @@ class HistoryAt:
     known: pd.DataFrame
     index: HistoryIndex
     _built: dict[tuple[object, ...], HistoryIndex] = field(default_factory=dict, compare=False, repr=False)
+    _caches: dict[FeatureConfig, HistoryCache] = field(default_factory=dict, compare=False, repr=False)
 
     def index_for(self, config: FeatureConfig) -> HistoryIndex:
         """The index queried with ``config`` (see the class docstring)."""
@@ -95,6 +136,12 @@ class HistoryAt:
             kind = SupplierHistoryIndex if isinstance(self.index, SupplierHistoryIndex) else HistoryIndex
             self._built[key] = kind(self.known, config)
         return self._built[key].reconfigured(config)
+
+    def history_cache(self, config: FeatureConfig) -> HistoryCache:
+        """The history cache of ``index_for(config)`` at the as-of day, made on first use and kept."""
+        if config not in self._caches:
+            self._caches[config] = HistoryCache(self.index_for(config), self.as_of)
+        return self._caches[config]
 
 
 def history_at(

@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 
 from supplierrisk.batch import folders
 from supplierrisk.batch.compute import TABLES
-from supplierrisk.features import latest_day
+from supplierrisk.features import latest_day, line_feature_arrays
 from supplierrisk.kpis import KpiParams, kpi_params, quarterly_kpis
 from supplierrisk.modeling.metrics import METRIC_NAMES
 from supplierrisk.modeling.scoring import HistoryAt, history_at
@@ -232,7 +232,9 @@ def load_store_state(settings: Settings, otd: DeployedModel | None) -> StoreStat
         return None
     at = history_at(history, latest_day(history), otd.model.feature_config, suppliers=False)
     # One query builds the index's lazy parts, so the first request is as fast as the rest.
-    at.index.supplier_feature_arrays(history.head(1), pd.Series([at.as_of]))
+    features = otd.model.feature_set
+    day = np.array([at.as_of.to_datetime64()])
+    line_feature_arrays(at.index, history.head(1), day, features.categorical, features.numeric_extras)
     by_category = rows_by(history["category"]) if "category" in history else {}
     return StoreState(history, at, rows_by(history["supplier_id"]), by_category)
 

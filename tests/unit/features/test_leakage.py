@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from supplierrisk.features import FeatureConfig, HistoryIndex, build_line_features, feature_schema
+from supplierrisk.features import (
+    FeatureConfig,
+    HistoryIndex,
+    build_line_features,
+    feature_schema,
+    line_feature_arrays,
+)
 from tests.unit.features.conftest import random_history
 
 CONFIG = FeatureConfig()
@@ -79,6 +85,30 @@ def test_batch_and_online_features_are_equal(history: pd.DataFrame) -> None:
         one = batch_lines.loc[[label]]
         online = build_line_features(index, one, pd.Series(t, index=one.index), categorical, numeric)
         pd.testing.assert_frame_equal(batch.loc[[label]], online)
+
+
+def test_online_feature_arrays_equal_batch_features(history: pd.DataFrame) -> None:
+    # The API's path: the same features as arrays by name, no frame, for a handful of lines.
+    t = pd.Timestamp("2024-03-01")
+    categorical, numeric = feature_schema(history)
+    index = HistoryIndex(history, CONFIG)
+    batch_lines = history.loc[history["order_date"] < t]
+    batch = build_line_features(
+        index, batch_lines, pd.Series(t, index=batch_lines.index), categorical, numeric
+    )
+    lines = pd.concat(
+        [batch_lines.iloc[:40:4], batch_lines.iloc[[0]].assign(supplier_id="NEW", ship_mode=None)]
+    )
+    arrays = line_feature_arrays(index, lines, np.full(len(lines), t.to_datetime64()), categorical, numeric)
+    expected = build_line_features(index, lines, pd.Series(t, index=lines.index), categorical, numeric)
+    pd.testing.assert_frame_equal(expected.iloc[:-1], batch.loc[lines.index[:-1]])
+    assert list(arrays) == list(expected.columns)
+    for name, values in arrays.items():
+        if name in categorical:
+            assert values.tolist() == expected[name].tolist(), name
+        else:
+            assert values.dtype == np.float32
+            np.testing.assert_array_equal(values, expected[name].to_numpy(), err_msg=name)
 
 
 def test_unseen_supplier_gets_prior_features(history: pd.DataFrame) -> None:
