@@ -301,6 +301,12 @@ def supplier_detail_json(current: Deployment, supplier_id: str) -> bytes:
     )
 
 
+def known_supplier_detail_json(current: Deployment, supplier_id: str) -> bytes | None:
+    """``supplier_detail_json`` when this deployment already built it, else None."""
+    found: bytes | None = current.memoized(("supplier_detail_json", supplier_id))
+    return found
+
+
 def supplier_detail(current: Deployment, supplier_id: str) -> schemas.SupplierDetail:
     """The full supplier page."""
     tables = _tables(current)

@@ -40,7 +40,10 @@ async def suppliers(
 )
 async def supplier(supplier_id: str, key: Viewer, current: Current) -> Response:
     """One supplier: risk, drivers, KPIs with 90% intervals and trend, open lines, categories."""
-    body = await offload(views.supplier_detail_json, current, supplier_id)
+    # A page served before is a lookup: no thread hop for it.
+    body = views.known_supplier_detail_json(current, supplier_id)
+    if body is None:
+        body = await offload(views.supplier_detail_json, current, supplier_id)
     return Response(
         body, media_type="application/json", headers={MODELS_HEADER: views.versions_header(current)}
     )

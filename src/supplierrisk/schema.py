@@ -8,6 +8,7 @@ source for modelling are prefixed ``extra_``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Final
 
 import numpy as np
@@ -125,7 +126,7 @@ def record_columns(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     for name in CANONICAL_FIELDS:
         values = [r.get(name) for r in records]
         if name in DATE_FIELDS:
-            columns[name] = np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
+            columns[name] = _days(values).astype("datetime64[ns]")
         elif name in NUMERIC_FIELDS:
             columns[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
         else:
@@ -134,6 +135,19 @@ def record_columns(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     for name in rest:
         columns[name] = _inferred([r.get(name) for r in records])
     return columns
+
+
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+_NAT: Final = np.iinfo(np.int64).min
+
+
+def _days(values: list[Any]) -> np.ndarray:
+    """Dates (or None) as ``datetime64[D]``."""
+    if all(v is None or isinstance(v, date) for v in values):
+        # Day ordinals are one C call each; numpy converts date objects about ten times slower.
+        ordinals = [_NAT if v is None or v is pd.NaT else v.toordinal() - _EPOCH_ORDINAL for v in values]
+        return np.array(ordinals, dtype=np.int64).astype("datetime64[D]")
+    return np.array(values, dtype="datetime64[D]")
 
 
 def _inferred(values: list[Any]) -> np.ndarray:

@@ -330,6 +330,12 @@ def test_supplier_page_has_drivers_trend_open_lines_and_categories(api: TestClie
     shares = [c["share_of_supplier_spend"] for c in body["categories"]]
     assert sum(shares) == pytest.approx(1.0)
     assert body["batch"]["as_of"] == "2025-01-01"
+    schemas.SupplierDetail.model_validate(body)
+    # Asked again, the page comes from the deployment's memo: the same bytes and headers.
+    again = api.get(f"/v1/suppliers/{chosen['supplier_id']}", headers=headers)
+    assert again.content == detail.content
+    assert again.headers["x-model-versions"] == detail.headers["x-model-versions"] != ""
+    assert again.headers["content-type"] == "application/json"
 
 
 def test_unknown_supplier_or_category_is_404(api: TestClient, stack: Stack) -> None:

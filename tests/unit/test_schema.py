@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from supplierrisk.schema import CANONICAL_FIELDS, conform, from_records
@@ -39,3 +40,14 @@ def test_from_records_equals_conform_on_typed_records() -> None:
     assert list(fast.columns[: len(CANONICAL_FIELDS)]) == list(CANONICAL_FIELDS)
     assert fast["extra_distance_km"].dtype == "float64"
     assert fast["order_date"].dtype == "datetime64[ns]"
+
+
+def test_records_dates_convert_like_numpy_whatever_their_type() -> None:
+    dates = [dt.date(2024, 1, 31), None, dt.date(1999, 12, 31), pd.Timestamp("2024-02-29 13:00"), pd.NaT]
+    records = [{"po_id": "P", "supplier_id": "S", "order_date": d} for d in dates]
+    expected = np.array([None if d is pd.NaT else d for d in dates], dtype="datetime64[D]").astype(
+        "datetime64[ns]"
+    )
+    np.testing.assert_array_equal(from_records(records)["order_date"].to_numpy(), expected)
+    texts = [{"po_id": "P", "supplier_id": "S", "order_date": "2024-01-02"}]
+    assert from_records(texts)["order_date"].iloc[0] == pd.Timestamp("2024-01-02")

@@ -502,6 +502,8 @@ def history_arrays(index: HistoryIndex, queries: Queries, as_of: pd.Series | np.
 # The query columns the history side reads: the supplier, its group levels and the lane.
 HISTORY_KEY_COLUMNS: Final = ("supplier_id", "category", "supplier_country", "ship_mode")
 _ABSENT: Final = object()
+# One key's supplier features, usual order (in the names' order) and lane lead time.
+_Entry: TypeAlias = tuple[np.ndarray, np.ndarray, float]
 
 
 def _key_value(value: object) -> object:
@@ -521,7 +523,7 @@ class HistoryCache:
         self.index = index
         self.as_of = pd.Timestamp(as_of).normalize()
         self.size = size
-        self._entries: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray, float]] = {}
+        self._entries: dict[tuple[object, ...], _Entry] = {}
         self._names: dict[tuple[bool, ...], tuple[list[str], list[str]]] = {}
 
     def arrays(self, queries: Queries) -> HistoryArrays:
@@ -535,29 +537,34 @@ class HistoryCache:
             (present, *(_ABSENT if values is None else _key_value(values[row]) for values in columns))
             for row in range(rows)
         ]
-        missing = [row for row, key in enumerate(keys) if key not in self._entries]
+        # Read once: another thread may empty the cache meanwhile (when full), never change an entry.
+        entries = [self._entries.get(key) for key in keys]
+        missing = [row for row, entry in enumerate(entries) if entry is None]
         if missing:
-            self._add(queries, present, [keys[row] for row in missing], missing)
+            added = self._add(queries, present, [keys[row] for row in missing], missing)
+            for row, entry in zip(missing, added, strict=True):
+                entries[row] = entry
         supplier_names, usual_names = self._names[present]
-        entries = [self._entries[key] for key in keys]
-        supplier = np.vstack([entry[0] for entry in entries])
-        usual = np.vstack([entry[1] for entry in entries])
+        complete = [entry for entry in entries if entry is not None]  # all of them, by now
+        supplier = np.vstack([entry[0] for entry in complete])
+        usual = np.vstack([entry[1] for entry in complete])
         return HistoryArrays(
             {name: supplier[:, j] for j, name in enumerate(supplier_names)},
             {name: usual[:, j] for j, name in enumerate(usual_names)},
-            np.array([entry[2] for entry in entries]),
+            np.array([entry[2] for entry in complete]),
         )
 
     def _add(
         self, queries: Queries, present: tuple[bool, ...], keys: list[tuple[object, ...]], rows: list[int]
-    ) -> None:
+    ) -> list[_Entry]:
         subset = {c: np.asarray(queries[c])[rows] for c in HISTORY_KEY_COLUMNS if c in queries}
         day = np.full(len(rows), self.as_of.to_datetime64())
         found = history_arrays(self.index, subset, day)
         self._names[present] = (list(found.supplier), list(found.usual))
         supplier = np.column_stack(list(found.supplier.values()))
         usual = np.column_stack(list(found.usual.values()))
+        added = [(supplier[i], usual[i], float(found.lane_lead_time[i])) for i in range(len(keys))]
         if len(self._entries) + len(keys) > self.size:
             self._entries.clear()
-        for i, key in enumerate(keys):
-            self._entries[key] = (supplier[i], usual[i], float(found.lane_lead_time[i]))
+        self._entries.update(zip(keys, added, strict=True))
+        return added

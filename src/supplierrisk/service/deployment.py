@@ -124,6 +124,11 @@ class Deployment:
         """Champion version per loaded model kind."""
         return {kind: m.card.version for kind, m in self.models.items()}
 
+    def memoized(self, key: Hashable) -> Any | None:
+        """What ``memo`` keeps under ``key``, or None when nothing is kept (yet)."""
+        with self._memo_lock:
+            return self._memo.get(key)
+
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()``, kept for this deployment under ``key`` (``MEMO_SIZE`` entries, oldest dropped).
 

@@ -93,3 +93,14 @@ def test_history_cache_refuses_other_days_and_indexes(history: pd.DataFrame) -> 
     same_day = np.full(2, cache.as_of.to_datetime64())
     with pytest.raises(ValueError, match="another index or as-of day"):
         line_feature_arrays(HistoryIndex(history, FeatureConfig()), lines, same_day, [], [], cache)
+
+
+def test_a_full_history_cache_starts_over_and_stays_exact(history: pd.DataFrame) -> None:
+    as_of = pd.Timestamp("2024-03-01")
+    index = HistoryIndex(history, FeatureConfig())
+    cache = HistoryCache(index, as_of, size=4)
+    day = np.full(3, as_of.to_datetime64())
+    for start in range(0, 30, 3):
+        lines = history.iloc[start : start + 3]
+        _assert_same(cache.arrays(lines), history_arrays(index, lines, day))
+        assert len(cache._entries) <= 4

@@ -104,5 +104,8 @@ def test_memo_computes_once_per_key_and_keeps_a_bounded_number(monkeypatch: pyte
     assert current.memo("a", lambda: make("a")) == "A"
     current.memo("b", lambda: make("b"))
     current.memo("c", lambda: make("c"))  # "a" is dropped, the oldest
+    assert current.memoized("a") is None
     current.memo("a", lambda: make("a"))
     assert calls == ["a", "b", "c", "a"]
+    assert current.memoized("a") == "A"
+    assert current.memoized("b") is None  # dropped when "a" came back
