@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from targets import target_line  # bench/targets.py, beside this script
+from targets import lightgbm_booster, target_line  # bench/targets.py, beside this script
 
 from pipelines.train import run_train
 from supplierrisk.batch import folders
@@ -114,7 +114,7 @@ def main() -> None:
         matrix = reference.sample(scored, replace=True, random_state=0).reset_index(drop=True)
         frame = cast_categoricals(matrix.reindex(columns=model.feature_names), model.categories)
         start = time.perf_counter()
-        model.classifier.model_.booster_.predict(frame, num_iteration=model.classifier.best_iteration_)
+        lightgbm_booster(model.classifier).predict(frame)
         bare = time.perf_counter() - start
         ours = scored / otd_seconds if otd_seconds else float("nan")
         floor = scored / bare
