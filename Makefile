@@ -22,8 +22,8 @@ install: $(STAMP) ## Create .venv and install the package with dev tools
 demo: install ## Set up and run the main job end to end on the bundled SCMS data
 	$(VENV)/bin/supplierrisk demo
 
-test: install ## Run the tests with coverage (fails under 90% of lines and branches), one worker per core
-	$(PY) -m pytest -n auto --dist loadfile --cov-fail-under=90
+test: install ## Run the tests with coverage (fails under 90% of lines and branches)
+	$(PY) -m pytest --cov-fail-under=90
 
 check: install ## Lint, format check, type check, the layer rules (.importlinter), function lengths
 	$(VENV)/bin/ruff check .

@@ -73,14 +73,25 @@ def test_training_rows_ignore_their_own_and_later_outcomes(seed: int) -> None:
         pd.testing.assert_frame_equal(full.iloc[[position]], alone, check_exact=False, rtol=1e-9)
 
 
-def test_batch_and_online_features_are_equal(history: pd.DataFrame) -> None:
-    t = pd.Timestamp("2024-03-01")
+ONLINE_DAY = pd.Timestamp("2024-03-01")
+
+
+def batch_features(history: pd.DataFrame) -> tuple[HistoryIndex, pd.DataFrame, pd.DataFrame]:
+    """The index, the lines ordered before ``ONLINE_DAY`` and their features as of that day, in one batch."""
     categorical, numeric = feature_schema(history)
     index = HistoryIndex(history, CONFIG)
-    batch_lines = history.loc[history["order_date"] < t]
-    batch = build_line_features(
-        index, batch_lines, pd.Series(t, index=batch_lines.index), categorical, numeric
+    lines = history.loc[history["order_date"] < ONLINE_DAY]
+    return (
+        index,
+        lines,
+        build_line_features(index, lines, pd.Series(ONLINE_DAY, index=lines.index), categorical, numeric),
     )
+
+
+def test_batch_and_online_features_are_equal(history: pd.DataFrame) -> None:
+    t = ONLINE_DAY
+    categorical, numeric = feature_schema(history)
+    index, batch_lines, batch = batch_features(history)
     for label in batch_lines.index[:25]:
         one = batch_lines.loc[[label]]
         online = build_line_features(index, one, pd.Series(t, index=one.index), categorical, numeric)
@@ -89,13 +100,9 @@ def test_batch_and_online_features_are_equal(history: pd.DataFrame) -> None:
 
 def test_online_feature_arrays_equal_batch_features(history: pd.DataFrame) -> None:
     # The API's path: the same features as arrays by name, no frame, for a handful of lines.
-    t = pd.Timestamp("2024-03-01")
+    t = ONLINE_DAY
     categorical, numeric = feature_schema(history)
-    index = HistoryIndex(history, CONFIG)
-    batch_lines = history.loc[history["order_date"] < t]
-    batch = build_line_features(
-        index, batch_lines, pd.Series(t, index=batch_lines.index), categorical, numeric
-    )
+    index, batch_lines, batch = batch_features(history)
     lines = pd.concat(
         [batch_lines.iloc[:40:4], batch_lines.iloc[[0]].assign(supplier_id="NEW", ship_mode=None)]
     )
