@@ -10,6 +10,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from pipelines.cli_db import db_app
 from pipelines.cli_scenario import scenario_app
 from pipelines.cli_support import (
     EXIT_AS_OF_OUTSIDE_DATA as EXIT_AS_OF_OUTSIDE_DATA,
@@ -60,6 +61,7 @@ app.add_typer(predict_app, name="predict")
 app.add_typer(promote_app, name="promote")
 app.add_typer(keys_app, name="keys")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(db_app, name="db")
 
 TABLE_COLUMNS = (
     "supplier_id",
@@ -481,13 +483,23 @@ def serve(
     """
     import uvicorn
 
+    from serving.observability import log_config
+
     settings = Settings()
     if settings.api_auth_disabled:
         typer.echo(
             "WARNING: API auth is DISABLED (SUPPLIERRISK_API_AUTH_DISABLED): development only", err=True
         )
+    # One JSON line per request on stderr (supplierrisk.access, with its request id) instead of
+    # uvicorn's access log.
     uvicorn.run(
-        "serving.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "serving.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config(),
+        access_log=False,
     )
 
 
@@ -547,6 +559,8 @@ def mlflow_ui(
     """Open the MLflow UI on the configured tracking store."""
     import subprocess
 
+    from supplierrisk.settings import display_url
+
     settings = Settings()
     command = [
         sys.executable,
@@ -558,7 +572,8 @@ def mlflow_ui(
         "--port",
         str(port),
     ]
-    typer.echo("running: " + " ".join(command))
+    shown = [display_url(part) if part == settings.tracking_uri else part for part in command]
+    typer.echo("running: " + " ".join(shown))
     raise typer.Exit(subprocess.call(command))  # noqa: S603 - our own interpreter and arguments
 
 

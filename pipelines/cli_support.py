@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 from supplierrisk.ingest import IngestError
-from supplierrisk.storage import StoreEmptyError
+from supplierrisk.storage import LockedError, StoreEmptyError
 from supplierrisk.tracking import TrackingError
 
 P = ParamSpec("P")
@@ -25,11 +25,13 @@ EXIT_LOCKED = 6
 EXIT_REGISTRY_UNREACHABLE = 7
 EXIT_INGEST_REFUSED = 8
 EXIT_RETRAIN_FAILED = 9
+EXIT_RESULTS_DB_UNAVAILABLE = 10
+EXIT_CANNOT_WRITE = 11
 
 
 def exit_codes() -> list[tuple[type[BaseException], int]]:
     """Known failures and their exit codes, most specific first (the README's table)."""
-    from supplierrisk.batch.folders import BatchLockedError
+    from supplierrisk.batch.results import ResultsDatabaseError
     from supplierrisk.features import AsOfOutsideDataError
     from supplierrisk.tracking import MissingChampionError
 
@@ -37,11 +39,14 @@ def exit_codes() -> list[tuple[type[BaseException], int]]:
         (MissingChampionError, EXIT_NO_CHAMPION),
         (StoreEmptyError, EXIT_EMPTY_STORE),
         (AsOfOutsideDataError, EXIT_AS_OF_OUTSIDE_DATA),
-        (BatchLockedError, EXIT_LOCKED),
+        (LockedError, EXIT_LOCKED),
         (TrackingError, EXIT_REGISTRY_UNREACHABLE),
+        (ResultsDatabaseError, EXIT_RESULTS_DB_UNAVAILABLE),
         (IngestError, EXIT_USER_ERROR),
         (ValueError, EXIT_USER_ERROR),
         (FileNotFoundError, EXIT_USER_ERROR),
+        # Disk full, read-only or no permission: what was published before stays (writes are atomic).
+        (OSError, EXIT_CANNOT_WRITE),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from supplierrisk.ingest import (
 )
 from supplierrisk.ingest.mapping import Mapping
 from supplierrisk.settings import Settings
-from supplierrisk.storage import read_history, write_csv, write_parquet, write_text
+from supplierrisk.storage import read_history, store_lock, write_csv, write_parquet, write_text
 
 
 def _source_stem(source: Path) -> str:
@@ -52,24 +53,30 @@ def run_ingest(
 ) -> IngestReport:
     """Ingest one file into the store; a refused run raises ``IngestRefusedError`` with its report.
 
-    A dry run writes nothing and returns the report of what would happen.
+    A dry run writes nothing and returns the report of what would happen. A real run
+    plans and commits under the store's lock: a second ingest meanwhile fails at once
+    (``LockedError``) and the store keeps one writer's whole result.
     """
     mapping, derive = _mapping(mapping_path, preset)
     mapping.check_required(str(source), provided=set())
     read = read_source(source, mapping)
     conversion = to_canonical(derive(read.frame), mapping, str(source), excel=read.format == "excel")
-    plan = plan_ingest(read, conversion, read_history(settings.store_path), options or IngestOptions())
-    stem = _source_stem(source)
-    rejects_path = settings.rejects_dir / f"{stem}.rejects.csv"
-    outcome = DRY_RUN if dry_run else REFUSED if plan.refused else COMMITTED
-    report = IngestReport.from_plan(plan, str(source), str(settings.store_path), str(rejects_path), outcome)
-    if dry_run:
-        return report
-    # Rejects first, store last: the store's rename is the commit point of an ingest.
-    write_csv(read.locate(conversion.rejects), rejects_path)
-    if not plan.refused:
-        write_parquet(plan.upsert.merged, settings.store_path)
-    write_text(report.to_json(), settings.reports_dir / f"ingest-{stem}.json")
+    lock = contextlib.nullcontext() if dry_run else store_lock(settings.store_path)
+    with lock:
+        plan = plan_ingest(read, conversion, read_history(settings.store_path), options or IngestOptions())
+        stem = _source_stem(source)
+        rejects_path = settings.rejects_dir / f"{stem}.rejects.csv"
+        outcome = DRY_RUN if dry_run else REFUSED if plan.refused else COMMITTED
+        report = IngestReport.from_plan(
+            plan, str(source), str(settings.store_path), str(rejects_path), outcome
+        )
+        if dry_run:
+            return report
+        # Rejects first, store last: the store's rename is the commit point of an ingest.
+        write_csv(read.locate(conversion.rejects), rejects_path)
+        if not plan.refused:
+            write_parquet(plan.upsert.merged, settings.store_path)
+        write_text(report.to_json(), settings.reports_dir / f"ingest-{stem}.json")
     if plan.refused:
         raise IngestRefusedError(report, [r.message for r in plan.refusals])
     return report

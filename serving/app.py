@@ -19,8 +19,9 @@ from serving.auth import API_KEY_HEADER
 from serving.deps import MODELS_HEADER
 from serving.errors import install_error_handlers
 from serving.middleware import BodyLimit, ServerTiming
+from serving.observability import RequestObserver, metrics_registry
 from serving.routes import PAGE_ROUTERS, ROUTERS
-from serving.state import DeploymentHolder
+from serving.state import DeploymentHolder, RegistryUnavailableError
 from serving.ui import UI_PREFIX, WEB, install_workspace
 from supplierrisk.service.apikeys import KeyRing
 from supplierrisk.settings import Settings
@@ -72,8 +73,11 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
     app.state.settings = settings
     app.state.holder = holder or DeploymentHolder(settings)
     app.state.keyring = None if settings.api_auth_disabled else KeyRing(settings.keys_path)
+    app.state.metrics_registry, metrics = metrics_registry(app.state.holder)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(ServerTiming)
+    # Outermost, so the count, the time and the log line cover every answer, 413s included.
+    app.add_middleware(RequestObserver, metrics=metrics)
     install_error_handlers(app)
     install_workspace(app, settings)
     for router in (*ROUTERS, *PAGE_ROUTERS):
@@ -82,13 +86,24 @@ def create_app(settings: Settings | None = None, holder: DeploymentHolder | None
     return app
 
 
+# With polling off, a service that started while the registry was down still retries this often.
+RECOVERY_SECONDS = 5.0
+
+
 async def _poll(holder: DeploymentHolder, seconds: float) -> None:
-    """Reload when the registry, LATEST or the store change (every ``seconds``; never when 0)."""
-    if seconds <= 0:
-        return
-    while True:
-        await asyncio.sleep(seconds)
+    """Reload when the registry, LATEST or the store change (every ``seconds``).
+
+    With ``seconds`` 0 nothing is polled, except that a service started while the
+    registry was down retries every ``RECOVERY_SECONDS`` until its models load.
+    """
+    while seconds > 0 or holder.needs_recovery:
+        await asyncio.sleep(seconds if seconds > 0 else RECOVERY_SECONDS)
         try:
-            await anyio.to_thread.run_sync(holder.poll)
+            if seconds > 0:
+                await anyio.to_thread.run_sync(holder.poll)
+            elif holder.needs_recovery:
+                await anyio.to_thread.run_sync(holder.reload)
+        except RegistryUnavailableError:
+            pass  # still down: counted by the holder, said by /ready
         except Exception:  # noqa: BLE001 - the poller must outlive any one failure
             log.exception("polling for changes failed")

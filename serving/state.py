@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlflow import MlflowClient
 
+from supplierrisk.logs import one_line
 from supplierrisk.service.deployment import (
     Deployment,
     latest_batch_id,
@@ -20,6 +25,21 @@ from supplierrisk.settings import Settings
 from supplierrisk.tracking import TrackingError, connect
 
 log = logging.getLogger("supplierrisk.serving")
+
+
+# While a reload runs beside live requests, the interpreter hands the GIL round every millisecond
+# (default 5): loading models is pure Python, and requests waiting on it would see p99 triple.
+_LOADING_SWITCH_SECONDS = 0.001
+
+
+@contextlib.contextmanager
+def _responsive_while_loading() -> Iterator[None]:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, _LOADING_SWITCH_SECONDS))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class RegistryUnavailableError(RuntimeError):
@@ -46,6 +66,11 @@ class DeploymentHolder:
         self.settings = settings
         self.current: Deployment | None = None
         self.registry_error: str | None = None
+        # The last reload that failed although the registry answered (a missing or corrupt artifact).
+        self.load_error: str | None = None
+        # Reloads by outcome ("loaded", "registry_unreachable", "failed"): the service's metrics.
+        self.reload_outcomes: Counter[str] = Counter()
+        self.started_without_models = False
         self._fingerprint: Fingerprint | None = None
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
@@ -75,21 +100,35 @@ class DeploymentHolder:
         except RegistryUnavailableError as exc:
             deployment = load_deployment(self.settings, None, str(exc))
             self.current = deployment
+            self.started_without_models = True
             log.error("registry unreachable at start; serving the batch only: %s", exc)
             return deployment
 
+    @property
+    def needs_recovery(self) -> bool:
+        """True while the service started without the registry and has not loaded models since."""
+        return self.started_without_models and (self.current is None or not self.current.models)
+
     def reload(self) -> Deployment:
         """Load everything anew and swap it in; raises ``RegistryUnavailableError`` and keeps the old one."""
-        with self._reload_lock:
-            client = self._connect()
+        with self._reload_lock, _responsive_while_loading():
+            try:
+                client = self._connect()
+            except RegistryUnavailableError:
+                self.reload_outcomes["registry_unreachable"] += 1
+                raise
             try:
                 fingerprint = self._fingerprint_now(client)
-                deployment = load_deployment(self.settings, client)
-            except Exception as exc:  # noqa: BLE001 - a registry failing mid-load is still unavailability
-                self.registry_error = f"loading from the registry failed: {exc}"
-                raise RegistryUnavailableError(self.registry_error) from None
+                deployment = load_deployment(self.settings, client, previous=self.current)
+            except Exception as exc:  # noqa: BLE001 - whatever broke, the previous deployment stays
+                self.reload_outcomes["failed"] += 1
+                self.load_error = f"the last reload failed, serving the previous deployment: {one_line(exc)}"
+                log.error("%s", self.load_error)
+                raise RegistryUnavailableError(self.load_error) from None
             self.current = deployment
             self._fingerprint = fingerprint
+            self.load_error = None
+            self.reload_outcomes["loaded"] += 1
             log.info(
                 "loaded models %s, batch %s",
                 deployment.versions or "none",

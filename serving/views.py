@@ -107,6 +107,8 @@ def readiness(holder: Any, auth: bool) -> schemas.Ready:
     problems = list(current.problems)
     if not reachable:
         problems.append(f"registry unreachable, serving what was loaded: {holder.registry_error}")
+    if holder.load_error:
+        problems.append(holder.load_error)
     if not current.models:
         status: Literal["ready", "degraded", "not_ready"] = "not_ready"
     elif problems:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from supplierrisk.settings import Settings
 from supplierrisk.tracking import connect
+from tests import postgres
+
+# The API stack's fixtures (stack, api), shared by tests/serving and tests/reliability.
+pytest_plugins = ("tests.stack",)
 
 # On the CI machine (2 vCPUs) a second OpenMP thread per fit makes the suite slower, not faster: the
 # many small LightGBM fits and numpy calls of the tests pay more in thread start-up and spinning.
@@ -49,3 +53,28 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_template: Path)
 def settings(home: Path) -> Settings:
     """Settings pointing at the fresh data home."""
     return Settings(home=home)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL server for the session: the one named in the environment, or a throwaway one."""
+    given = os.environ.get(postgres.URL_VARIABLE)
+    if given:
+        yield given
+        return
+    try:
+        server = postgres.PostgresServer()
+    except (postgres.PostgresUnavailableError, OSError) as exc:
+        if postgres.required():
+            pytest.fail(f"PostgreSQL is required here ({postgres.REQUIRE_VARIABLE}=1) but: {exc}")
+        pytest.skip(f"no PostgreSQL server can be started: {exc}")
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return postgres.create_database(postgres_admin_url)

@@ -38,3 +38,28 @@ def collected_warnings() -> Iterator[list[str]]:
         text = f"{record.filename}:{record.lineno}: {record.category.__name__}: {record.message}"
         caught.append(text)
         logger.warning(text)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (drivers add pages of detail), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and the record's ``fields`` extra."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
+        import json
+
+        entry: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -156,7 +157,7 @@ class Settings(BaseSettings):
     def tracking_uri(self) -> str:
         """The MLflow tracking URI in force."""
         if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
+            return with_driver(self.mlflow_tracking_uri)
         return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
 
     @property
@@ -200,5 +201,23 @@ class Settings(BaseSettings):
     def results_url(self) -> str:
         """The results database URL in force."""
         if self.results_db_url:
-            return self.results_db_url
+            return with_driver(self.results_db_url)
         return f"sqlite:///{(self.home / 'results.db').resolve()}"
+
+
+def with_driver(url: str) -> str:
+    """``postgresql://`` URLs with the PostgreSQL driver we ship (psycopg 3); others unchanged."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url
+
+
+def display_url(url: str) -> str:
+    """A database URL safe to print: any password masked."""
+    if "://" not in url or url.startswith(("file:", "http://", "https://")):
+        return url
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url

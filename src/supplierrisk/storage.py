@@ -6,10 +6,12 @@ published with a rename (``Path.replace``), so a crash leaves the previous file 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +61,40 @@ def write_text(text: str, path: Path) -> Path:
         tmp.write_text(text, encoding="utf-8")
 
     return atomic_write(path, write)
+
+
+class LockedError(RuntimeError):
+    """Another process holds the lock (a batch, or an ingest writing the store)."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, what: str, error: type[LockedError] = LockedError) -> Iterator[None]:
+    """Hold ``path``'s lock for the block; raise ``error`` at once (no waiting) when another process holds it.
+
+    The kernel releases an ``flock`` when its process dies, so a killed run never
+    leaves a stale lock behind. The file names the holder's pid for the message.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise error(f"another {what} is running (lock {path} held by {holder})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def store_lock(store_path: Path) -> contextlib.AbstractContextManager[None]:
+    """The store's writer lock: ingests run one at a time (readers need none: the store is replaced whole)."""
+    return exclusive_lock(store_path.parent / ".lock", "ingest")
 
 
 class StoreEmptyError(RuntimeError):

@@ -22,8 +22,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from supplierrisk.logs import one_line
 from supplierrisk.modeling.pyfunc import ModelPyfunc, save_model_object
-from supplierrisk.settings import Settings
+from supplierrisk.settings import Settings, display_url
 
 OTD_MODEL_NAME = "supplierrisk-otd"
 DISRUPTION_MODEL_NAME = "supplierrisk-disruption"
@@ -56,7 +57,9 @@ def connect(settings: Settings) -> MlflowClient:
     try:
         client.search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure here means the URI is unusable
-        raise TrackingError(f"MLflow tracking URI {uri} is unreachable: {exc}") from None
+        raise TrackingError(
+            f"MLflow tracking URI {display_url(uri)} is unreachable: {one_line(exc)}"
+        ) from None
     return client
 
 

@@ -20,7 +20,7 @@ from supplierrisk.settings import Settings
 from supplierrisk.storage import write_parquet
 from supplierrisk.synth import SynthConfig, generate_history
 from supplierrisk.tracking import BATCH_EXPERIMENT, MODEL_NAMES, connect, promote
-from tests.serving.conftest import SMALL_DISRUPTION, SMALL_OTD
+from tests.small_models import SMALL_DISRUPTION, SMALL_OTD
 
 ONSET = pd.Timestamp("2024-03-04")  # a Monday: lines promised from here on are hit
 TRAINED = ONSET - pd.Timedelta(days=77)

@@ -5,10 +5,11 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.cli_support import EXIT_LOCKED
 from pipelines.ingest import run_ingest
 from supplierrisk.ingest import IngestError, IngestOptions
 from supplierrisk.settings import Settings
-from supplierrisk.storage import read_history
+from supplierrisk.storage import LockedError, read_history, store_lock
 
 ERP_MAPPING = """
 # A German ERP export: semicolon separated, Latin-1, dd.mm.yyyy dates.
@@ -115,7 +116,30 @@ def test_crash_while_writing_leaves_previous_store(
     with pytest.raises(OSError, match="disk full"):
         run_ingest(newer, settings, mapping_path=mapping, options=LENIENT)
     assert settings.store_path.read_bytes() == before
-    assert [p.name for p in settings.store_path.parent.iterdir()] == ["po_lines.parquet"]
+    # No temporary file is left; the lock file stays (it is empty while no ingest runs).
+    assert sorted(p.name for p in settings.store_path.parent.iterdir()) == [".lock", "po_lines.parquet"]
+
+
+def test_an_ingest_while_another_writes_the_store_fails_at_once_and_changes_nothing(
+    erp_export: tuple[Path, Path], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, mapping = erp_export
+    run_ingest(source, settings, mapping_path=mapping, options=LENIENT)
+    before = settings.store_path.read_bytes()
+    with store_lock(settings.store_path):  # another ingest, mid-commit
+        with pytest.raises(LockedError, match=r"another ingest is running \(lock .*\.lock held by pid \d+\)"):
+            run_ingest(source, settings, mapping_path=mapping, options=LENIENT)
+        monkeypatch.setenv("SUPPLIERRISK_HOME", str(settings.home))
+        done = CliRunner().invoke(
+            app, ["ingest", str(source), "--mapping", str(mapping), "--max-reject-share", "0.5"]
+        )
+        # A dry run plans against the store as it is and needs no lock.
+        dry = run_ingest(source, settings, mapping_path=mapping, options=LENIENT, dry_run=True)
+    assert done.exit_code == EXIT_LOCKED
+    assert done.output.strip().count("\n") == 0
+    assert dry.outcome == "dry run"
+    assert settings.store_path.read_bytes() == before
+    run_ingest(source, settings, mapping_path=mapping, options=LENIENT)  # released: the next one runs
 
 
 def test_mapping_or_preset_exactly_one(settings: Settings, tmp_path: Path) -> None:

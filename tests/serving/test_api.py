@@ -17,7 +17,7 @@ from supplierrisk.modeling.scoring import history_at, score_new_lines
 from supplierrisk.schema import conform
 from supplierrisk.service.apikeys import create_key, revoke_key
 from supplierrisk.tracking import MODEL_NAMES, connect, load_model
-from tests.serving.conftest import Stack, line
+from tests.stack import Stack, line
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from supplierrisk.service.apikeys import hash_key
-from tests.serving.conftest import Stack, copy_home
+from tests.stack import Stack, copy_home
 
 
 def test_keys_create_shows_the_key_once_and_stores_only_its_hash(home: Path) -> None:

@@ -13,7 +13,7 @@ from schemathesis.checks import not_a_server_error
 
 from serving.app import create_app
 from serving.routes import ROUTERS
-from tests.serving.conftest import Stack
+from tests.stack import Stack
 
 pytestmark = pytest.mark.slow
 

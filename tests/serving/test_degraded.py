@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
-from tests.serving.conftest import Stack, copy_home, line
+from tests.stack import Stack, copy_home, line
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import pytest
 from pipelines.score import run_score
 from serving.app import create_app
 from supplierrisk.tracking import MODEL_NAMES, connect, promote
-from tests.serving.conftest import Stack, copy_home, line, new_otd_version, running
+from tests.stack import Stack, copy_home, line, new_otd_version, running
 
 pytestmark = pytest.mark.slow
 

@@ -27,7 +27,8 @@ from supplierrisk.scenarios import (
     Shift,
     run_scenario,
 )
-from tests.serving.conftest import SMALL_DISRUPTION, SMALL_OTD, Stack
+from tests.small_models import SMALL_DISRUPTION, SMALL_OTD
+from tests.stack import Stack
 
 ARMS = ("baseline", "scenario", "difference")
 

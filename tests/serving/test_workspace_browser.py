@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from serving.app import create_app
 from supplierrisk.tracking import CHALLENGER, CHAMPION, MODEL_NAMES, connect, version_for_alias
-from tests.serving.conftest import Stack, copy_home, new_otd_version, running
+from tests.stack import Stack, copy_home, new_otd_version, running
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path(os.environ.get("SUPPLIERRISK_CHROMIUM", "/usr/bin/chromium"))

@@ -26,7 +26,7 @@ from supplierrisk.service.apikeys import revoke_key
 from supplierrisk.service.websession import SESSION_COOKIE
 from supplierrisk.service.workspace import category_kpis
 from supplierrisk.storage import load_store
-from tests.serving.conftest import Stack, copy_home
+from tests.stack import Stack, copy_home
 
 XSS = "<script>alert(1)</script>"
 

@@ -15,17 +15,15 @@ by the next run (under the lock).
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from supplierrisk.storage import write_text
+from supplierrisk.storage import LockedError, exclusive_lock, write_text
 
 LATEST = "LATEST"
 MANIFEST = "manifest.json"
@@ -46,34 +44,13 @@ def drift_html_name(model: str, unit: str) -> str:
     return DRIFT_HTML if unit == "line" else DRIFT_OTD_SUPPLIERS_HTML
 
 
-class BatchLockedError(RuntimeError):
+class BatchLockedError(LockedError):
     """Another batch holds the lock."""
 
 
-@contextmanager
-def batch_lock(root: Path) -> Iterator[None]:
-    """Hold the batch lock for the block; fail at once (no waiting) when another process holds it.
-
-    The kernel releases an ``flock`` when its process dies, so a killed batch never
-    leaves a stale lock behind.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / _LOCK
-    handle = path.open("a+", encoding="utf-8")
-    try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise BatchLockedError(f"another batch is running (lock {path} held by {holder})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
+def batch_lock(root: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the batch lock for the block; fail at once (no waiting) when another process holds it."""
+    return exclusive_lock(root / _LOCK, "batch", BatchLockedError)
 
 
 def clean_temporary(root: Path) -> list[str]:

@@ -5,29 +5,63 @@ Each batch table ``T`` is stored as ``batch_T`` with a leading ``batch_id`` colu
 ``batch_latest`` the id of the latest published batch. A batch is written in one
 transaction that first deletes its own rows, so re-running a batch never
 duplicates rows and a crash leaves no partial batch. Columns a later batch adds
-are added to the table (``ALTER TABLE ... ADD COLUMN``).
+are added to the table (``ALTER TABLE ... ADD COLUMN``). On PostgreSQL the rows go
+in with ``COPY``; elsewhere with ``executemany``.
+
+The layout has a version (``schema_version``, see ``supplierrisk.batch.migrations``):
+writers bring an older database up to date first, and refuse a newer one.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-BATCHES = "batches"
-LATEST = "batch_latest"
+from supplierrisk.batch import migrations
+from supplierrisk.logs import one_line
+from supplierrisk.settings import display_url
+
+BATCHES = migrations.BATCHES
+LATEST = migrations.LATEST
+ResultsDatabaseError = migrations.ResultsDatabaseError
 
 
+@functools.lru_cache(maxsize=16)
 def engine_for(url: str) -> Engine:
-    """An engine for the results URL (SQLite files get their folder created)."""
+    """The process's engine for the results URL (SQLite files get their folder created).
+
+    One engine per URL keeps one connection pool per process; ``pool_pre_ping`` drops
+    connections a restarted server closed, so the next call reconnects.
+    """
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url)
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def transaction(url: str, *, write: bool) -> Iterator[Connection]:
+    """A connection in one transaction; writers first bring the schema up to date.
+
+    Driver failures become a one-line ``ResultsDatabaseError`` naming the database.
+    """
+    try:
+        with engine_for(url).begin() as conn:
+            if write:
+                migrations.upgrade(conn)
+            yield conn
+    # psycopg's own errors reach here from COPY, which runs on the driver's cursor.
+    except (sa.exc.SQLAlchemyError, psycopg.Error, OSError) as exc:
+        raise ResultsDatabaseError(f"results database {display_url(url)}: {one_line(exc)}") from None
 
 
 def _sql_type(series: pd.Series) -> sa.types.TypeEngine[Any]:
@@ -43,10 +77,7 @@ def _sql_type(series: pd.Series) -> sa.types.TypeEngine[Any]:
 
 
 def _ensure_columns(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(table):
-        return
-    present = {c["name"] for c in inspector.get_columns(table)}
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table)}
     quote = conn.dialect.identifier_preparer.quote
     for column in frame.columns:
         if column not in present:
@@ -58,11 +89,28 @@ def _table(conn: Connection, name: str) -> sa.Table:
     return sa.Table(name, sa.MetaData(), autoload_with=conn)
 
 
+def _copy_rows(table: Any, conn: Connection, keys: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
+    """``to_sql`` insert method for PostgreSQL: one ``COPY ... FROM STDIN`` per chunk."""
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(k) for k in keys)
+    count = 0
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise ResultsDatabaseError("the results database connection closed during COPY")
+    statement = f"COPY {quote(table.name)} ({columns}) FROM STDIN"  # noqa: S608 - names quoted by the dialect
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
 def _replace_rows(conn: Connection, table: str, frame: pd.DataFrame, identifier: str) -> None:
-    if sa.inspect(conn).has_table(table):
+    exists = sa.inspect(conn).has_table(table)
+    if exists:
         existing = _table(conn, table)
         conn.execute(sa.delete(existing).where(existing.c.batch_id == identifier))
-    _ensure_columns(conn, table, frame)
+        _ensure_columns(conn, table, frame)
     frame.to_sql(
         table,
         conn,
@@ -70,74 +118,66 @@ def _replace_rows(conn: Connection, table: str, frame: pd.DataFrame, identifier:
         index=False,
         chunksize=50_000,
         dtype={c: _sql_type(frame[c]) for c in frame.columns},
+        method=_copy_rows if conn.dialect.name == "postgresql" else None,
     )
+    if not exists:
+        migrations.index_batch_id(conn, table)
 
 
 def write_batch(url: str, identifier: str, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
     """Store a batch's tables and manifest in one transaction (replacing rows of the same batch id)."""
-    engine = engine_for(url)
-    try:
-        with engine.begin() as conn:
-            for name, frame in tables.items():
-                rows = frame.copy()
-                rows.insert(0, "batch_id", identifier)
-                _replace_rows(conn, f"batch_{name}", rows, identifier)
-            summary = pd.DataFrame(
-                {
-                    "batch_id": [identifier],
-                    "as_of": [manifest["as_of"]],
-                    "finished_at": [manifest["finished_at"]],
-                    "manifest": [json.dumps(manifest, sort_keys=True)],
-                }
+    with transaction(url, write=True) as conn:
+        for name, frame in tables.items():
+            rows = frame.copy()
+            rows.insert(0, "batch_id", identifier)
+            _replace_rows(conn, f"batch_{name}", rows, identifier)
+        batches = _table(conn, BATCHES)
+        conn.execute(sa.delete(batches).where(batches.c.batch_id == identifier))
+        conn.execute(
+            batches.insert().values(
+                batch_id=identifier,
+                as_of=str(manifest["as_of"]),
+                finished_at=str(manifest["finished_at"]),
+                manifest=json.dumps(manifest, sort_keys=True, default=str),
             )
-            _replace_rows(conn, BATCHES, summary, identifier)
-    finally:
-        engine.dispose()
+        )
 
 
 def set_latest(url: str, identifier: str) -> None:
     """Record ``identifier`` as the latest published batch."""
-    engine = engine_for(url)
-    try:
-        with engine.begin() as conn:
-            if sa.inspect(conn).has_table(LATEST):
-                conn.execute(sa.delete(_table(conn, LATEST)))
-            pd.DataFrame({"batch_id": [identifier]}).to_sql(LATEST, conn, if_exists="append", index=False)
-    finally:
-        engine.dispose()
+    with transaction(url, write=True) as conn:
+        latest = _table(conn, LATEST)
+        conn.execute(sa.delete(latest))
+        conn.execute(latest.insert().values(batch_id=identifier))
 
 
 def latest_batch_id(url: str) -> str | None:
     """The latest published batch id, or None."""
-    engine = engine_for(url)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(LATEST):
-                return None
-            row = conn.execute(sa.select(_table(conn, LATEST).c.batch_id)).first()
-            return None if row is None else str(row[0])
-    finally:
-        engine.dispose()
+    with transaction(url, write=False) as conn:
+        if not sa.inspect(conn).has_table(LATEST):
+            return None
+        row = conn.execute(sa.select(_table(conn, LATEST).c.batch_id)).first()
+        return None if row is None else str(row[0])
 
 
 def read_table(url: str, name: str, identifier: str) -> pd.DataFrame:
     """One batch table (without the ``batch_id`` column)."""
-    engine = engine_for(url)
-    try:
-        with engine.connect() as conn:
-            table = _table(conn, f"batch_{name}")
-            frame = pd.read_sql(sa.select(table).where(table.c.batch_id == identifier), conn)
-    finally:
-        engine.dispose()
+    with transaction(url, write=False) as conn:
+        table = _table(conn, f"batch_{name}")
+        frame = pd.read_sql(sa.select(table).where(table.c.batch_id == identifier), conn)
     return frame.drop(columns=["batch_id"])
 
 
 def count_rows(url: str, name: str) -> int:
     """Rows of a batch table over all batches (tests check that re-runs add none)."""
-    engine = engine_for(url)
-    try:
-        with engine.connect() as conn:
-            table = _table(conn, f"batch_{name}")
-            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-    finally:
-        engine.dispose()
+    with transaction(url, write=False) as conn:
+        table = _table(conn, f"batch_{name}")
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def upgrade_database(url: str) -> tuple[int, list[migrations.Migration]]:
+    """Bring the results database to the latest layout: its version before, and the steps applied."""
+    with transaction(url, write=False) as conn:
+        before = migrations.current_version(conn)
+        applied = migrations.upgrade(conn)
+    return before, applied

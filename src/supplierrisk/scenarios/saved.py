@@ -10,25 +10,10 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from supplierrisk.batch.results import engine_for
+from supplierrisk.batch.migrations import SCENARIOS, SCENARIOS_TABLE
+from supplierrisk.batch.results import transaction
 from supplierrisk.scenarios.engine import ScenarioResult
 from supplierrisk.scenarios.inputs import ScenarioRequest
-
-TABLE = "scenarios"
-_METADATA = sa.MetaData()
-_SCENARIOS = sa.Table(
-    TABLE,
-    _METADATA,
-    sa.Column("scenario_id", sa.String(40), primary_key=True),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("created_by", sa.String(200), nullable=False),
-    sa.Column("category", sa.String(400), nullable=False),
-    sa.Column("as_of", sa.String(10), nullable=False),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("model_versions", sa.Text, nullable=False),
-    sa.Column("inputs", sa.Text, nullable=False),
-    sa.Column("result", sa.Text, nullable=False),
-)
 
 
 class ScenarioNotFoundError(LookupError):
@@ -58,8 +43,6 @@ def request_record(request: ScenarioRequest) -> dict[str, Any]:
 def save_scenario(url: str, request: ScenarioRequest, result: ScenarioResult, created_by: str) -> str:
     """Store the scenario; returns its id."""
     identifier = f"sc-{uuid.uuid4().hex[:16]}"
-    engine = engine_for(url)
-    _METADATA.create_all(engine, tables=[_SCENARIOS])
     row = {
         "scenario_id": identifier,
         "created_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
@@ -71,21 +54,18 @@ def save_scenario(url: str, request: ScenarioRequest, result: ScenarioResult, cr
         "inputs": json.dumps(request_record(request), default=str),
         "result": json.dumps(result.to_dict(), default=str),
     }
-    with engine.begin() as conn:
-        conn.execute(_SCENARIOS.insert().values(**row))
+    with transaction(url, write=True) as conn:
+        conn.execute(SCENARIOS.insert().values(**row))
     return identifier
 
 
 def load_scenario(url: str, identifier: str) -> dict[str, Any]:
     """A saved scenario: its id, who and when, inputs, model versions, seed and result."""
-    engine = engine_for(url)
-    if not sa.inspect(engine).has_table(TABLE):
-        raise ScenarioNotFoundError(f"no saved scenario {identifier!r}")
-    with engine.connect() as conn:
+    with transaction(url, write=False) as conn:
+        if not sa.inspect(conn).has_table(SCENARIOS_TABLE):
+            raise ScenarioNotFoundError(f"no saved scenario {identifier!r}")
         row = (
-            conn.execute(sa.select(_SCENARIOS).where(_SCENARIOS.c.scenario_id == identifier))
-            .mappings()
-            .first()
+            conn.execute(sa.select(SCENARIOS).where(SCENARIOS.c.scenario_id == identifier)).mappings().first()
         )
     if row is None:
         raise ScenarioNotFoundError(f"no saved scenario {identifier!r}")

@@ -32,7 +32,6 @@ from supplierrisk.tracking import (
     MODEL_NAMES,
     MissingChampionError,
     load_model,
-    run_metrics,
     version_for_alias,
 )
 
@@ -92,6 +91,8 @@ class StoreState:
     at: HistoryAt
     rows_by_supplier: dict[str, np.ndarray]
     rows_by_category: dict[str, np.ndarray] = field(default_factory=dict)
+    # The store file's (mtime, size) when it was read: a reload with the same stamp reuses this state.
+    stamp: tuple[int, int] = (0, 0)
 
     def lines_of(self, category: str, suppliers: list[str] | None = None) -> pd.DataFrame:
         """The history's lines in ``category`` (of ``suppliers`` only, when given)."""
@@ -167,8 +168,9 @@ def model_card(client: MlflowClient, kind: str, alias: str) -> ModelCard | None:
     found = version_for_alias(client, name, alias)
     if found is None:
         return None
-    tags = client.get_run(found.run_id).data.tags if found.run_id else {}
-    metrics = run_metrics(client, found.run_id) if found.run_id else {}
+    run = client.get_run(found.run_id) if found.run_id else None
+    tags = run.data.tags if run is not None else {}
+    metrics = dict(run.data.metrics) if run is not None else {}
     return ModelCard(
         kind=kind,
         name=name,
@@ -228,20 +230,33 @@ def load_batch(root: Path) -> PublishedBatch | None:
     )
 
 
-def load_store_state(settings: Settings, otd: DeployedModel | None) -> StoreState | None:
-    """The store and its index at its last day, built with the OTD champion's feature settings."""
+def load_store_state(
+    settings: Settings, otd: DeployedModel | None, previous: StoreState | None = None
+) -> StoreState | None:
+    """The store and its index at its last day, built with the OTD champion's feature settings.
+
+    When the store file is unchanged since ``previous`` was read, ``previous`` is kept:
+    its index answers any model's settings (``HistoryAt.index_for``), so a promotion
+    reloads in the time it takes to load the models, not to rebuild the index.
+    """
     if otd is None or not settings.store_path.exists():
         return None
-    history = read_history(settings.store_path)
-    if history.empty:
-        return None
-    at = history_at(history, latest_day(history), otd.model.feature_config, suppliers=False)
+    stamp = store_stamp(settings.store_path)
+    if previous is not None and previous.stamp == stamp:
+        state = previous
+    else:
+        history = read_history(settings.store_path)
+        if history.empty:
+            return None
+        at = history_at(history, latest_day(history), otd.model.feature_config, suppliers=False)
+        by_category = rows_by(history["category"]) if "category" in history else {}
+        state = StoreState(history, at, rows_by(history["supplier_id"]), by_category, stamp)
     # One query builds the index's lazy parts, so the first request is as fast as the rest.
     features = otd.model.feature_set
-    day = np.array([at.as_of.to_datetime64()])
-    line_feature_arrays(at.index, history.head(1), day, features.categorical, features.numeric_extras)
-    by_category = rows_by(history["category"]) if "category" in history else {}
-    return StoreState(history, at, rows_by(history["supplier_id"]), by_category)
+    day = np.array([state.at.as_of.to_datetime64()])
+    index = state.at.index_for(otd.model.feature_config)
+    line_feature_arrays(index, state.history.head(1), day, features.categorical, features.numeric_extras)
+    return state
 
 
 def rows_by(values: pd.Series) -> dict[str, np.ndarray]:
@@ -277,10 +292,16 @@ def _load_models(
     return models, cards
 
 
-def load_deployment(settings: Settings, client: MlflowClient | None, registry_error: str = "") -> Deployment:
+def load_deployment(
+    settings: Settings,
+    client: MlflowClient | None,
+    registry_error: str = "",
+    previous: Deployment | None = None,
+) -> Deployment:
     """Load the champions, the store index and the latest batch; note what is missing instead of failing.
 
-    Without a client (the registry is unreachable) only the batch is loaded.
+    Without a client (the registry is unreachable) only the batch is loaded. Parts
+    whose source is unchanged since ``previous`` (the store file, LATEST) are reused.
     """
     problems: list[str] = []
     models: dict[str, DeployedModel] = {}
@@ -289,13 +310,20 @@ def load_deployment(settings: Settings, client: MlflowClient | None, registry_er
         problems.append(registry_error or "the MLflow registry is unreachable")
     else:
         models, cards = _load_models(client, problems)
-    store = load_store_state(settings, models.get("otd"))
+    store = load_store_state(settings, models.get("otd"), previous.store if previous else None)
     if store is None and "otd" in models:
         problems.append(f"the store {settings.store_path} is missing or empty: run 'supplierrisk ingest'")
-    batch = load_batch(settings.batches_dir)
+    old_batch = previous.batch if previous else None
+    same_batch = old_batch is not None and latest_batch_id(settings.batches_dir) == old_batch.batch_id
+    batch = old_batch if same_batch else load_batch(settings.batches_dir)
     if batch is None:
         problems.append("no batch published yet: run 'supplierrisk score'")
-    trend = supplier_kpi_trend(store.history, batch.as_of, kpi_params(settings)) if store and batch else {}
+    if previous is not None and same_batch and store is not None and store is previous.store:
+        trend = previous.kpi_trend
+    else:
+        trend = (
+            supplier_kpi_trend(store.history, batch.as_of, kpi_params(settings)) if store and batch else {}
+        )
     return Deployment(models, cards, batch, store, pd.Timestamp.now(tz="UTC"), problems, trend)
 
 

@@ -1,4 +1,7 @@
-"""A real stack for the API tests, built once per session: store, both champions, one batch, keys."""
+"""A real stack for the API and reliability tests, built once per session: store, champions, a batch, keys.
+
+A plugin of the root conftest (``pytest_plugins``), so every test folder shares the one stack.
+"""
 
 from __future__ import annotations
 
@@ -28,21 +31,7 @@ from supplierrisk.settings import Settings
 from supplierrisk.storage import write_parquet
 from supplierrisk.synth import SynthConfig, generate_history
 from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, promote, version_for_alias
-
-SMALL_DISRUPTION = """
-model: disruption
-backtest:
-  folds: 2
-  test_days: 90
-  min_train_days: 180
-"""
-# The service's tests need real champions, not good ones: a quick OTD model on two folds.
-SMALL_OTD = """
-model: otd
-backtest: {folds: 2}
-lightgbm: {n_estimators: 80, learning_rate: 0.1, num_leaves: 7, min_child_samples: 20}
-early_stopping_rounds: 15
-"""
+from tests.small_models import SMALL_DISRUPTION, SMALL_OTD
 
 
 @dataclass(frozen=True)
