@@ -56,6 +56,28 @@ train_app = typer.Typer(help="Train a model, backtest it against baselines, regi
 predict_app = typer.Typer(help="Score with the champion model.")
 promote_app = typer.Typer(help="Promote a registered model version to champion by hand.")
 keys_app = typer.Typer(help="API keys for the service: create (shown once), list, revoke.")
+# Set by the --quiet option for the whole command line (the score stage lines read it too).
+_OUTPUT = {"quiet": False}
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress bars or progress lines; results and errors still print."
+        ),
+    ] = False,
+) -> None:
+    """Supplier risk and performance: ingest PO history, KPI scorecards, models, batch, service."""
+    from supplierrisk.progress import reporting
+
+    _OUTPUT["quiet"] = quiet
+    # Bars with an ETA on a terminal, plain lines every few seconds otherwise (cron, CI).
+    ctx.with_resource(reporting(quiet))
+
+
 app.add_typer(train_app, name="train")
 app.add_typer(predict_app, name="predict")
 app.add_typer(promote_app, name="promote")
@@ -370,6 +392,8 @@ def promote_disruption(
 
 def _progress(stage: str, fields: dict[str, object]) -> None:
     """Readable lines on a terminal; one structured key=value line per stage otherwise (for log tools)."""
+    if _OUTPUT["quiet"]:
+        return
     if sys.stderr.isatty():
         detail = ", ".join(f"{k} {v}" for k, v in fields.items())
         typer.echo(f"[{stage}] {detail}", err=True)

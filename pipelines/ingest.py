@@ -23,6 +23,10 @@ from supplierrisk.ingest import (
     to_canonical,
 )
 from supplierrisk.ingest.mapping import Mapping
+from supplierrisk.ingest.plan import IngestPlan
+from supplierrisk.ingest.reader import Source
+from supplierrisk.ingest.validate import Conversion
+from supplierrisk.progress import task
 from supplierrisk.settings import Settings
 from supplierrisk.storage import read_history, store_lock, write_csv, write_parquet, write_text
 
@@ -59,24 +63,39 @@ def run_ingest(
     """
     mapping, derive = _mapping(mapping_path, preset)
     mapping.check_required(str(source), provided=set())
-    read = read_source(source, mapping)
-    conversion = to_canonical(derive(read.frame), mapping, str(source), excel=read.format == "excel")
     lock = contextlib.nullcontext() if dry_run else store_lock(settings.store_path)
-    with lock:
-        plan = plan_ingest(read, conversion, read_history(settings.store_path), options or IngestOptions())
-        stem = _source_stem(source)
-        rejects_path = settings.rejects_dir / f"{stem}.rejects.csv"
-        outcome = DRY_RUN if dry_run else REFUSED if plan.refused else COMMITTED
-        report = IngestReport.from_plan(
-            plan, str(source), str(settings.store_path), str(rejects_path), outcome
-        )
-        if dry_run:
-            return report
-        # Rejects first, store last: the store's rename is the commit point of an ingest.
-        write_csv(read.locate(conversion.rejects), rejects_path)
-        if not plan.refused:
-            write_parquet(plan.upsert.merged, settings.store_path)
-        write_text(report.to_json(), settings.reports_dir / f"ingest-{stem}.json")
-    if plan.refused:
+    with task(f"ingest {source.name}", total=3) as step:
+        read = read_source(source, mapping)
+        step(detail=f"validating {len(read.frame):,} rows")
+        conversion = to_canonical(derive(read.frame), mapping, str(source), excel=read.format == "excel")
+        step(detail="planning against the store")
+        with lock:
+            report, plan = _plan_and_commit(read, conversion, source, settings, options, dry_run)
+        step()
+    if plan.refused and not dry_run:
         raise IngestRefusedError(report, [r.message for r in plan.refusals])
     return report
+
+
+def _plan_and_commit(
+    read: Source,
+    conversion: Conversion,
+    source: Path,
+    settings: Settings,
+    options: IngestOptions | None,
+    dry_run: bool,
+) -> tuple[IngestReport, IngestPlan]:
+    """Plan against the store; unless a dry run, write rejects, the store (when accepted) and the report."""
+    plan = plan_ingest(read, conversion, read_history(settings.store_path), options or IngestOptions())
+    stem = _source_stem(source)
+    rejects_path = settings.rejects_dir / f"{stem}.rejects.csv"
+    outcome = DRY_RUN if dry_run else REFUSED if plan.refused else COMMITTED
+    report = IngestReport.from_plan(plan, str(source), str(settings.store_path), str(rejects_path), outcome)
+    if dry_run:
+        return report, plan
+    # Rejects first, store last: the store's rename is the commit point of an ingest.
+    write_csv(read.locate(conversion.rejects), rejects_path)
+    if not plan.refused:
+        write_parquet(plan.upsert.merged, settings.store_path)
+    write_text(report.to_json(), settings.reports_dir / f"ingest-{stem}.json")
+    return report, plan

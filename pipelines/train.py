@@ -13,6 +13,7 @@ from supplierrisk.modeling.config import load_train_config
 from supplierrisk.modeling.gate import row_label
 from supplierrisk.modeling.recipes import RECIPES
 from supplierrisk.modeling.registration import TrainReport, register_training
+from supplierrisk.progress import task
 from supplierrisk.settings import Settings
 from supplierrisk.storage import data_fingerprint, load_store
 from supplierrisk.tracking import (
@@ -39,11 +40,14 @@ def run_train(
         raise ValueError(f"{config_path}: this config trains model '{config.model}', not '{kind}'")
     tolerances = Tolerances(settings.on_time_tolerance_days, settings.in_full_tolerance)
     client = connect(settings)
-    with collected_warnings() as caught:
-        training = recipe.train(history, resolved.day, config, tolerances)
-    logged, decision = register_training(
-        client, settings, recipe, training, history, data_fingerprint(history), caught
-    )
+    with task(f"train {kind}", total=2) as step:
+        with collected_warnings() as caught:
+            training = recipe.train(history, resolved.day, config, tolerances)
+        step(detail="logging to MLflow, registering, running the gate")
+        logged, decision = register_training(
+            client, settings, recipe, training, history, data_fingerprint(history), caught
+        )
+        step()
     return TrainReport.of(MODEL_NAMES[kind], logged, resolved.day, training, decision, recipe.title)
 
 

@@ -122,7 +122,7 @@ class DeploymentHolder:
                 deployment = load_deployment(self.settings, client, previous=self.current)
             except Exception as exc:  # noqa: BLE001 - whatever broke, the previous deployment stays
                 self.reload_outcomes["failed"] += 1
-                self.load_error = f"the last reload failed, serving the previous deployment: {one_line(exc)}"
+                self.load_error = f"the last reload failed, serving the previous deployment ({one_line(exc)})"
                 log.error("%s", self.load_error)
                 raise RegistryUnavailableError(self.load_error) from None
             self.current = deployment

@@ -63,8 +63,15 @@ class PostgresServer:
         if done.returncode != 0:
             raise PostgresUnavailableError(f"{tool} failed: {(done.stderr or done.stdout).strip()[-400:]}")
 
+    def running(self) -> bool:
+        """Whether the server is up (``pg_ctl status``)."""
+        command = [*self._as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "status"]
+        return subprocess.run(command, capture_output=True, check=False, timeout=60).returncode == 0  # noqa: S603
+
     def start(self) -> None:
-        """Start (or restart) the server; returns once it accepts connections."""
+        """Start the server (nothing when it runs); returns once it accepts connections."""
+        if self.data.joinpath("postmaster.pid").exists() and self.running():
+            return
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start"

@@ -21,6 +21,8 @@ async def reload(key: Admin, holder: Holder) -> schemas.ReloadResponse:
     try:
         after = await anyio.to_thread.run_sync(holder.reload)
     except RegistryUnavailableError as exc:
+        if holder.load_error:  # the registry answered; the new models did not load
+            raise HTTPException(503, f"reload failed, still serving what was loaded: {exc}") from None
         raise HTTPException(503, f"registry unreachable, still serving what was loaded: {exc}") from None
     log.info("reload by key '%s'", key.name)
     return views.reload_body(before, after)

@@ -51,16 +51,44 @@ def connect(settings: Settings) -> MlflowClient:
         # A dead server should fail in seconds, not after minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    _probe_database(uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
+        # A database-backed store connects when the first client of a process is made.
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         client.search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure here means the URI is unusable
-        raise TrackingError(
-            f"MLflow tracking URI {display_url(uri)} is unreachable: {one_line(exc)}"
-        ) from None
+        raise _unreachable(uri, exc) from None
     return client
+
+
+_SERVER_DATABASES = ("postgresql", "mysql", "mssql")
+
+
+def _unreachable(uri: str, exc: BaseException) -> TrackingError:
+    return TrackingError(f"MLflow tracking URI {display_url(uri)} is unreachable: {one_line(exc)}")
+
+
+def _probe_database(uri: str) -> None:
+    """One quick connection to a database server, raising ``TrackingError`` when it is down.
+
+    MLflow itself retries a new database engine for about 100 seconds before failing,
+    which would stall every command (and the service's start) while the server is down.
+    """
+    if not uri.startswith(_SERVER_DATABASES):
+        return
+    import sqlalchemy as sa
+
+    connect_args = {"connect_timeout": 5} if uri.startswith("postgresql") else {}
+    engine = sa.create_engine(uri, poolclass=sa.pool.NullPool, connect_args=connect_args)
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:  # noqa: BLE001 - any failure here means the URI is unusable
+        raise _unreachable(uri, exc) from None
+    finally:
+        engine.dispose()
 
 
 def ensure_experiment(client: MlflowClient, name: str, settings: Settings) -> str:

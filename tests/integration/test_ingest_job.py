@@ -136,7 +136,9 @@ def test_an_ingest_while_another_writes_the_store_fails_at_once_and_changes_noth
         # A dry run plans against the store as it is and needs no lock.
         dry = run_ingest(source, settings, mapping_path=mapping, options=LENIENT, dry_run=True)
     assert done.exit_code == EXIT_LOCKED
-    assert done.output.strip().count("\n") == 0
+    said = [x for x in done.output.splitlines() if not x.startswith("progress: ")]
+    assert len(said) == 1
+    assert said[0].startswith("error: another ingest is running")
     assert dry.outcome == "dry run"
     assert settings.store_path.read_bytes() == before
     run_ingest(source, settings, mapping_path=mapping, options=LENIENT)  # released: the next one runs
@@ -187,3 +189,19 @@ def test_every_subcommand_has_help() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert "--help" in result.output
+
+
+def test_progress_lines_off_a_terminal_and_none_with_quiet(
+    erp_export: tuple[Path, Path], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, mapping = erp_export
+    monkeypatch.setenv("SUPPLIERRISK_HOME", str(settings.home))
+    args = ["ingest", str(source), "--mapping", str(mapping), "--max-reject-share", "0.5"]
+    shown = CliRunner().invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    assert "progress: ingest erp_export.csv: started (0/3)" in shown.output
+    assert "progress: ingest erp_export.csv: done 3/3 in " in shown.output
+    quiet = CliRunner().invoke(app, ["--quiet", *args])
+    assert quiet.exit_code == 0, quiet.output
+    assert "progress:" not in quiet.output
+    assert "3 accepted" in quiet.output

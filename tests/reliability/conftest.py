@@ -65,7 +65,7 @@ def serving(settings: Settings, log: Path, poll_seconds: float = 1.0, workers: i
     """``supplierrisk serve`` in its own process until the block ends; waits for /ready to answer."""
     port = _free_port()
     with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter and arguments
+        process = subprocess.Popen(
             cli("serve", "--port", str(port), "--workers", str(workers)),
             env=environment(settings, poll_seconds),
             stdout=sink,
@@ -113,7 +113,7 @@ class Load:
         folder.mkdir(parents=True, exist_ok=True)
         self.out, self.stop_file = folder / "load.json", folder / "stop"
         (folder / "body.json").write_text(json.dumps(body), encoding="utf-8")
-        self.process = subprocess.Popen(  # noqa: S603 - our interpreter and arguments
+        self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",

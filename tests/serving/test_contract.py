@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 ENDPOINTS = {
     ("GET", "/health"),
     ("GET", "/ready"),
+    ("GET", "/metrics"),
     ("GET", "/v1/models"),
     ("POST", "/v1/order-lines/score"),
     ("GET", "/v1/suppliers"),

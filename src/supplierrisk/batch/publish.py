@@ -22,6 +22,7 @@ from supplierrisk.batch import folders, results
 from supplierrisk.batch.compute import TABLES, BatchTables, batch_id, compute_batch, manifest
 from supplierrisk.kpis import kpi_params
 from supplierrisk.logs import collected_warnings
+from supplierrisk.progress import task
 from supplierrisk.settings import Settings
 from supplierrisk.storage import data_fingerprint, write_parquet, write_text
 
@@ -129,7 +130,7 @@ def publish_batch(
     stop = pause or (lambda stage: None)
     started = pd.Timestamp.now(tz="UTC")
     root = settings.batches_dir
-    with folders.batch_lock(root):
+    with folders.batch_lock(root), task("batch", total=4) as step:
         cleaned = folders.clean_temporary(root)
         params = kpi_params(settings)
         fingerprint = data_fingerprint(history)
@@ -142,6 +143,7 @@ def publish_batch(
             "suppliers": len(tables.tables["suppliers"]),
         }
         say("scored", scored)
+        step(detail="writing the batch files and running the checks")
         folder = folders.temporary_folder(root, identifier)
         data_files = _write_files(folder, tables)
         final = root / identifier
@@ -159,11 +161,14 @@ def publish_batch(
             say("drift", {"alert": summary["alert"], **headline})
             published = folders.publish(root, identifier, folder, data_files)
             stop("publish")
+        step(detail="storing the tables in the results database")
         content = folders.read_manifest(final)
         results.write_batch(settings.results_url, identifier, tables.tables, content)
         stop("database")
         results.set_latest(settings.results_url, identifier)
         folders.set_latest(root, identifier)
+        step(detail="retention")
         say("published", {"batch_id": identifier, "folder": str(final), "new": published})
         pruned = folders.prune(root, keep) if keep is not None else []
+        step()
     return BatchReport(identifier, final, published, content, pruned, cleaned, summary["retrain"], caught)

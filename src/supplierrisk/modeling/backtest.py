@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from supplierrisk.modeling.metrics import METRIC_NAMES, binary_metrics
+from supplierrisk.progress import task
 
 
 class InsufficientHistoryError(ValueError):
@@ -150,41 +151,52 @@ class BacktestResult:
         return self.predictions[column].to_numpy(dtype=float)
 
 
+def _run_fold(
+    examples: Examples,
+    fold: Fold,
+    fit: FitFunction,
+    rows: list[dict[str, object]],
+    predictions: list[pd.DataFrame],
+) -> None:
+    """Fit every row at one fold's cut-off and append its metrics and test-window predictions."""
+    train = examples.known_at(fold.cutoff, fold.train_end)
+    test = examples.between(fold.test_start, fold.test_end)
+    if len(test) == 0:
+        raise InsufficientHistoryError(
+            f"fold {fold.number}: no examples in the test window {fold.test_start.date()} to "
+            f"{fold.test_end.date()}"
+        )
+    require_both_classes(train.label, f"fold {fold.number} training window (before {fold.train_end.date()})")
+    scored = {row: predictor(test.features) for row, predictor in fit(train, fold.cutoff).items()}
+    for name, p in scored.items():
+        metrics = binary_metrics(test.label, p)
+        rows.append(
+            {
+                "fold": fold.number,
+                "cutoff": fold.cutoff.date().isoformat(),
+                "test_start": fold.test_start.date().isoformat(),
+                "test_end": fold.test_end.date().isoformat(),
+                "n_train": len(train),
+                "model": name,
+                **metrics,
+            }
+        )
+    frame = pd.DataFrame(
+        {"fold": fold.number, "row": test.features.index.to_numpy(), "label": test.label.astype(int)}
+    )
+    for name, p in scored.items():
+        frame["p" if name == "model" else f"p_{name}"] = p
+    predictions.append(frame)
+
+
 def run_backtest(examples: Examples, folds: list[Fold], fit: FitFunction) -> BacktestResult:
     """Train every row (candidates and baselines) at each fold's cut-off and score its test window."""
-    rows = []
-    predictions = []
-    for fold in folds:
-        train = examples.known_at(fold.cutoff, fold.train_end)
-        test = examples.between(fold.test_start, fold.test_end)
-        if len(test) == 0:
-            raise InsufficientHistoryError(
-                f"fold {fold.number}: no examples in the test window {fold.test_start.date()} to "
-                f"{fold.test_end.date()}"
-            )
-        require_both_classes(
-            train.label, f"fold {fold.number} training window (before {fold.train_end.date()})"
-        )
-        scored = {row: predictor(test.features) for row, predictor in fit(train, fold.cutoff).items()}
-        for name, p in scored.items():
-            metrics = binary_metrics(test.label, p)
-            rows.append(
-                {
-                    "fold": fold.number,
-                    "cutoff": fold.cutoff.date().isoformat(),
-                    "test_start": fold.test_start.date().isoformat(),
-                    "test_end": fold.test_end.date().isoformat(),
-                    "n_train": len(train),
-                    "model": name,
-                    **metrics,
-                }
-            )
-        frame = pd.DataFrame(
-            {"fold": fold.number, "row": test.features.index.to_numpy(), "label": test.label.astype(int)}
-        )
-        for name, p in scored.items():
-            frame["p" if name == "model" else f"p_{name}"] = p
-        predictions.append(frame)
+    rows: list[dict[str, object]] = []
+    predictions: list[pd.DataFrame] = []
+    with task("backtest folds", total=len(folds)) as step:
+        for fold in folds:
+            _run_fold(examples, fold, fit, rows, predictions)
+            step(detail=f"fold {fold.number} (cut-off {fold.cutoff.date()})")
     table, scored_rows = pd.DataFrame(rows), pd.concat(predictions, ignore_index=True)
     # Every row is compared on the same folds: one missing from a fold is left out of all.
     folds_per_row = table.groupby("model")["fold"].nunique()

@@ -167,3 +167,14 @@ def test_db_upgrade_on_a_dead_server_exits_with_its_code(
     assert done.exit_code == EXIT_RESULTS_DB_UNAVAILABLE
     assert done.output.count("\n") == 1
     assert "pw@" not in done.output
+
+
+def test_a_dead_mlflow_database_is_one_tracking_error_even_for_the_first_client(tmp_path: Path) -> None:
+    from supplierrisk.settings import Settings
+    from supplierrisk.tracking import TrackingError, connect
+
+    dead = "postgresql://ops:pw@127.0.0.1:9/mlflow?connect_timeout=2"
+    with pytest.raises(
+        TrackingError, match=r"^MLflow tracking URI postgresql\+psycopg://ops:\*\*\*@127\.0\.0\.1:9/mlflow"
+    ):
+        connect(Settings(home=tmp_path, mlflow_tracking_uri=dead))
