@@ -78,8 +78,13 @@ def api(stack: Stack) -> Iterator[TestClient]:
 
 
 def line(stack: Stack, **changes: object) -> dict[str, object]:
-    """A valid request line for a supplier of the history."""
-    row = stack.history.iloc[-1]
+    """A valid request line for a supplier of the stack's history."""
+    return request_line(stack.history, **changes)
+
+
+def request_line(history: pd.DataFrame, **changes: object) -> dict[str, object]:
+    """A valid request line for the last line's supplier of ``history``."""
+    row = history.iloc[-1]
     body: dict[str, object] = {
         "po_id": "PO-TEST-1",
         "line_id": "1",

@@ -25,6 +25,7 @@ from supplierrisk.storage import write_parquet
 from supplierrisk.synth import SynthConfig, generate_history
 from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, promote, version_for_alias
 from tests.small_models import SMALL_DISRUPTION, SMALL_OTD
+from tests.stack import request_line
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +68,7 @@ def _train_and_promote(settings: Settings, as_of: pd.Timestamp, root: Path) -> d
 
 def _use_the_api(settings: Settings, history: pd.DataFrame, versions: dict[str, str]) -> str:
     row = history.iloc[-1]
-    line = {
-        "po_id": "PO-B-1",
-        "line_id": "1",
-        "supplier_id": str(row["supplier_id"]),
-        "order_date": "2024-12-01",
-        "promised_date": "2025-01-20",
-        "category": str(row["category"]),
-        "quantity_ordered": 10.0,
-    }
+    line = request_line(history)
     recent = history.loc[history["order_date"] > latest_day(history) - pd.Timedelta(days=90)]
     category = str(recent["category"].value_counts().index[0])
     top = recent.loc[recent["category"] == category, "supplier_id"].value_counts().index

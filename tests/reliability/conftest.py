@@ -33,7 +33,7 @@ def environment(settings: Settings, poll_seconds: float) -> dict[str, str]:
         "SUPPLIERRISK_RESULTS_DB_URL": settings.results_url,
         "SUPPLIERRISK_API_POLL_SECONDS": str(poll_seconds),
         "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
     }
 
 
@@ -125,7 +125,7 @@ class Load:
             ]
             + [str(self.stop_file), "--seconds", "240", "--connections", str(connections)],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
         )
 
     def stop(self) -> list[dict[str, object]]:

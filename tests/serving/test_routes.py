@@ -7,6 +7,7 @@ behaviour on a trained stack is in ``test_api.py``.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,6 +29,9 @@ class StubHolder:
 
     def __init__(self, current: object | None) -> None:
         self.current = current
+        self.registry_error: str | None = "no answer from the tracking server"
+        self.load_error: str | None = None
+        self.reload_outcomes: Counter[str] = Counter()
 
     def reload(self) -> object:
         raise RegistryUnavailableError("no answer from the tracking server")
