@@ -41,8 +41,8 @@ class RequestMetrics:
         )
         self.latency = Histogram(
             "supplierrisk_http_request_duration_seconds",
-            "Time from a request's arrival to the end of its response, by route template and method.",
-            ["route", "method"],
+            "Time from a request's arrival to the end of its response, by route template, method and status.",
+            ["route", "method", "status"],
             buckets=_BUCKETS,
             registry=registry,
         )
@@ -97,7 +97,7 @@ class RequestObserver:
     def _record(self, scope: Scope, request_id: str, seen: dict[str, Any], seconds: float) -> None:
         route, method, status = _route(scope), str(scope.get("method", "")), str(seen["status"])
         self.metrics.requests.labels(route, method, status).inc()
-        self.metrics.latency.labels(route, method).observe(seconds)
+        self.metrics.latency.labels(route, method, status).observe(seconds)
         client = scope.get("client")
         fields = {
             "request_id": request_id,

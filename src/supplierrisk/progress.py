@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import TextIO
+from typing import Any, TextIO
 
 Step = Callable[..., None]
 
@@ -84,9 +84,18 @@ class PlainReporter(Reporter):
 
 
 class RichReporter(Reporter):
-    """rich progress bars with elapsed time and ETA, on stderr."""
+    """rich progress bars with elapsed time and ETA, on stderr.
+
+    The bars are drawn while a task runs and stop with the outermost one, so a
+    command's own output after it prints on clean lines.
+    """
 
     def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._tasks: dict[str, Any] = {}
+        self.bars: Any = None
+
+    def _start(self) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -104,28 +113,31 @@ class RichReporter(Reporter):
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[detail]}"),
-            console=Console(file=stream),
-            transient=False,
+            console=Console(file=self.stream),
         )
-        self._tasks: dict[str, object] = {}
         self.bars.start()
 
     def begin(self, name: str, total: int | None) -> None:
-        """Add a bar."""
+        """Add a bar (drawing starts with the first)."""
+        if not self._tasks:
+            self._start()
         self._tasks[name] = self.bars.add_task(name, total=total, detail="")
 
     def advance(self, name: str, done: int, total: int | None, detail: str) -> None:
         """Move the bar."""
-        self.bars.update(self._tasks[name], completed=done, detail=detail)  # type: ignore[arg-type]
+        self.bars.update(self._tasks[name], completed=done, detail=detail)
 
     def end(self, name: str, done: int, total: int | None, stopped: bool) -> None:
-        """Leave the bar where it ended."""
-        detail = "stopped" if stopped else ""
-        self.bars.update(self._tasks.pop(name), completed=done, detail=detail)  # type: ignore[arg-type]
+        """Leave the bar where it ended; stop drawing after the outermost task."""
+        self.bars.update(self._tasks.pop(name), completed=done, detail="stopped" if stopped else "")
+        if not self._tasks:
+            self.close()
 
     def close(self) -> None:
         """Stop drawing."""
-        self.bars.stop()
+        if self.bars is not None:
+            self.bars.stop()
+            self.bars = None
 
 
 @contextlib.contextmanager

@@ -45,8 +45,10 @@ def test_requests_are_counted_and_timed_by_route_template_and_status(api: TestCl
     # The template, not the supplier's id: one series however many suppliers are asked for.
     assert requests_of(after, "/v1/suppliers/{supplier_id:path}", "200", "GET") >= 1
     assert not any(supplier in dict(labels).get("route", "") for _, labels in after)
-    count = ("supplierrisk_http_request_duration_seconds_count", (("method", "POST"), ("route", route)))
-    assert after[count] - before.get(count, 0.0) == 4
+    timed = ("supplierrisk_http_request_duration_seconds_count", (("method", "POST"), ("route", route)))
+    ok, refused = ((*timed[:1], (*timed[1], ("status", s))) for s in ("200", "401"))
+    assert after[ok] - before.get(ok, 0.0) == 3
+    assert after[refused] - before.get(refused, 0.0) == 1
 
 
 def test_metrics_name_the_models_served_and_the_batch_age(api: TestClient, stack: Stack) -> None:

@@ -50,6 +50,8 @@ def test_on_a_terminal_a_bar_counts_the_steps() -> None:
     with progress.reporting(stream=out) as reporter:
         assert isinstance(reporter, progress.RichReporter)
         run_three_steps()
+        assert reporter.bars is None  # drawing stopped with the task: later output prints cleanly
+        run_three_steps()  # and starts again for the next one
     assert "backtest folds" in out.getvalue()
     assert "3/3" in out.getvalue()
 
