@@ -98,6 +98,8 @@ class RequestObserver:
         route, method, status = _route(scope), str(scope.get("method", "")), str(seen["status"])
         self.metrics.requests.labels(route, method, status).inc()
         self.metrics.latency.labels(route, method, status).observe(seconds)
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         client = scope.get("client")
         fields = {
             "request_id": request_id,
