@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import sys
 import threading
@@ -40,6 +41,22 @@ def _responsive_while_loading() -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def _settle_memory(collect: bool) -> None:
+    """Freeze what is loaded, so that the collector never rescans the deployment.
+
+    Python's full collections scan every tracked object: with a deployment loaded that is
+    some 350,000 objects and about 150 ms, a pause that lands on random requests (the
+    1-line p99). Frozen objects are out of the collector's sight; reference counting still
+    frees an old deployment when it is swapped out. Only the start collects first: a
+    collection during a reload would pause live requests for those 150 ms, and what it
+    would find is small (measured: about 160 objects of MLflow's and SQLAlchemy's per
+    reload, no frames or arrays), so it stays frozen.
+    """
+    if collect:
+        gc.collect()
+    gc.freeze()
 
 
 class RegistryUnavailableError(RuntimeError):
@@ -101,6 +118,7 @@ class DeploymentHolder:
             deployment = load_deployment(self.settings, None, str(exc))
             self.current = deployment
             self.started_without_models = True
+            _settle_memory(collect=True)
             log.error("registry unreachable at start; serving the batch only: %s", exc)
             return deployment
 
@@ -125,10 +143,13 @@ class DeploymentHolder:
                 self.load_error = f"the last reload failed, serving the previous deployment ({one_line(exc)})"
                 log.error("%s", self.load_error)
                 raise RegistryUnavailableError(self.load_error) from None
+            # Only a first load, with no requests being served yet, can afford a full collection.
+            first = self.current is None or not self.current.models
             self.current = deployment
             self._fingerprint = fingerprint
             self.load_error = None
             self.reload_outcomes["loaded"] += 1
+            _settle_memory(collect=first)
             log.info(
                 "loaded models %s, batch %s",
                 deployment.versions or "none",

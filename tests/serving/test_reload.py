@@ -81,3 +81,22 @@ def test_the_service_notices_a_promotion_and_a_new_batch_by_itself(tmp_path: Pat
         assert (
             httpx.get(f"{url}/v1/suppliers", headers=headers).json()["batch"]["batch_id"] == report.batch_id
         )
+
+
+def test_a_loaded_deployment_is_frozen_out_of_the_collectors_sight(stack: Stack) -> None:
+    """Full collections would rescan every object of the deployment, pausing requests for ~150 ms."""
+    import gc
+
+    from serving.state import DeploymentHolder
+
+    gc.unfreeze()
+    try:
+        holder = DeploymentHolder(stack.settings)
+        holder.start()
+        assert holder.current is not None
+        assert gc.get_freeze_count() > 10_000  # the deployment's objects, not just a handful
+        holder.reload()
+        assert gc.get_freeze_count() > 10_000
+        assert len(gc.get_objects(generation=2)) < gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
