@@ -23,7 +23,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.deps import MODELS_HEADER
+
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
+_MODELS_KEY = MODELS_HEADER.lower().encode()
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 access_log = logging.getLogger("supplierrisk.access")
@@ -74,9 +78,8 @@ class RequestObserver:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
+        given = _header(scope, _REQUEST_ID_KEY)
         request_id = given if given is not None and _SANE_ID.fullmatch(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         seen: dict[str, Any] = {"status": 500, "models": None}
 
@@ -84,8 +87,8 @@ class RequestObserver:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
                 headers = list(message.get("headers", []))
-                seen["models"] = next((v.decode() for k, v in headers if k == b"x-model-versions"), None)
-                headers.append((b"x-request-id", request_id.encode()))
+                seen["models"] = next((v.decode() for k, v in headers if k == _MODELS_KEY), None)
+                headers.append((_REQUEST_ID_KEY, request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -9,10 +9,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -20,6 +21,8 @@ import numpy as np
 from supplierrisk.settings import Settings
 
 REPORT_VARIABLE = "SUPPLIERRISK_RELIABILITY_REPORT"
+# One request of the load: connection "c", start "t", latency "ms", "status" (0: no answer), "otd" version.
+Record = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -94,11 +97,11 @@ def _answers(server: Server) -> bool:
         return False
 
 
-def wait_for(condition: object, seconds: float, what: str) -> None:
+def wait_for(condition: Callable[[], object], seconds: float, what: str) -> None:
     """Poll ``condition()`` every 0.5 s until it is true; fail naming ``what`` after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.5)
     raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
@@ -128,17 +131,22 @@ class Load:
             env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
         )
 
-    def stop(self) -> list[dict[str, object]]:
+    def stop(self) -> list[Record]:
         """Stop the stream; every request it made, in start order."""
         self.stop_file.touch()
         self.process.wait(timeout=60)
         return list(json.loads(self.out.read_text(encoding="utf-8")))
 
 
-def p99(records: list[dict[str, object]]) -> float:
+def p99(records: list[Record]) -> float:
     """The 99th percentile latency (ms) of ``records``."""
     assert records, "no request in the window"
-    return float(np.percentile([float(r["ms"]) for r in records], 99))  # type: ignore[arg-type]
+    return float(np.percentile([float(r["ms"]) for r in records], 99))
+
+
+def non_2xx(records: list[Record]) -> int:
+    """Requests that got no 2xx answer (no answer at all included)."""
+    return sum(1 for r in records if not 200 <= int(r["status"]) < 300)
 
 
 def report(case: str, **figures: object) -> None:

@@ -69,7 +69,7 @@ def main() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    records = sorted((r for part in seen for r in part), key=lambda r: float(r["t"]))  # type: ignore[arg-type]
+    records = sorted((r for part in seen for r in part), key=lambda r: float(r["t"]))
     Path(args.out).write_text(json.dumps(records), encoding="utf-8")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from pipelines.cli_support import EXIT_CANNOT_WRITE, EXIT_RESULTS_DB_UNAVAILABLE
 from pipelines.score import run_score
@@ -24,7 +25,7 @@ from supplierrisk.settings import Settings
 from supplierrisk.storage import write_parquet
 from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, promote, version_for_alias
 from tests import postgres
-from tests.reliability.conftest import Load, cli, environment, report, serving, wait_for
+from tests.reliability.conftest import Load, cli, environment, non_2xx, report, serving, wait_for
 from tests.small_models import SMALL_DISRUPTION, SMALL_OTD
 from tests.stack import Stack, copy_home, line
 
@@ -82,10 +83,6 @@ def _status(server_url: str) -> str:
     return str(httpx.get(f"{server_url}/ready", timeout=10).json()["status"])
 
 
-def _non_2xx(records: list[dict[str, object]]) -> int:
-    return sum(1 for r in records if not 200 <= int(r["status"]) < 300)  # type: ignore[call-overload]
-
-
 def test_registry_down_under_traffic_degrades_and_recovers_by_itself(
     backed: Backed, stack: Stack, tmp_path: Path
 ) -> None:
@@ -108,13 +105,13 @@ def test_registry_down_under_traffic_degrades_and_recovers_by_itself(
     report(
         "registry down under traffic",
         requests=len(records),
-        non_2xx=_non_2xx(records),
+        non_2xx=non_2xx(records),
         versions_served=sorted({str(r["otd"]) for r in records}),
         seconds_to_recover=round(recovered_seconds, 1),
     )
-    assert _non_2xx(records) == 0
+    assert non_2xx(records) == 0
     assert len({str(r["otd"]) for r in records}) == 1
-    assert any("registry unreachable" in p for p in degraded["problems"])  # type: ignore[attr-defined]
+    assert any("registry unreachable" in p for p in degraded["problems"])
 
 
 def test_registry_down_at_start_recovers_by_itself_with_polling_off(
@@ -177,7 +174,7 @@ def test_results_database_down_during_a_batch(backed: Backed, tmp_path: Path) ->
         assert new is not None
         wait_for(
             lambda: server.ready()["batch"]["batch_id"] == new.name, 30, "the API to serve the new batch"
-        )  # type: ignore[index]
+        )
     errors = [x for x in failed.stderr.splitlines() if x.startswith("error:")]
     report(
         "results database down during a batch", exit_code=failed.returncode, rerun_exit_code=rerun.returncode
@@ -186,7 +183,7 @@ def test_results_database_down_during_a_batch(backed: Backed, tmp_path: Path) ->
     assert len(errors) == 1
     assert errors[0].startswith("error: results database postgresql+psycopg://")
     assert latest_after_failure == before
-    assert served_meanwhile["batch_id"] == before.name  # type: ignore[index]
+    assert served_meanwhile["batch_id"] == before.name
     assert stored_ids == {backed.first_batch}  # nothing of the failed batch is in the database
     assert rerun.returncode == 0, rerun.stderr
     assert new != before
@@ -195,8 +192,6 @@ def test_results_database_down_during_a_batch(backed: Backed, tmp_path: Path) ->
 
 def _batch_ids(url: str) -> set[str]:
     with results.transaction(url, write=False) as conn:
-        import sqlalchemy as sa
-
         return {str(x) for x in conn.execute(sa.text("SELECT batch_id FROM batches")).scalars()}
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 
 from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, promote, version_for_alias
-from tests.reliability.conftest import Load, p99, report, serving, wait_for
+from tests.reliability.conftest import Load, Record, non_2xx, p99, report, serving, wait_for
 from tests.stack import Stack, copy_home, line, new_otd_version
 
 
-def _switches(records: list[dict[str, object]], order: list[str]) -> int:
+def _switches(records: list[Record], order: list[str]) -> int:
     """Version switches in one connection's sequence; fails on a switch back or out of order."""
     seen = [str(r["otd"]) for r in records]
     ranks = [order.index(v) for v in seen]
@@ -27,7 +27,7 @@ def _serving_version(url: str, version: str) -> bool:
 def test_a_new_champion_swaps_in_under_load_by_poll_and_by_reload(tmp_path: Path, stack: Stack) -> None:
     """Guarantee: 0 non-2xx; one version per answer, v1 -> v2 -> v3 per connection; p99 within 3x."""
     settings = copy_home(stack, tmp_path / "home")
-    first = str(version_for_alias(connect(settings), MODEL_NAMES["otd"], CHAMPION).version)  # type: ignore[union-attr]
+    first = str(version_for_alias(connect(settings), MODEL_NAMES["otd"], CHAMPION).version)
     second, third = new_otd_version(settings), new_otd_version(settings)
     with serving(settings, tmp_path / "serve.log", poll_seconds=1.0) as server:
         load = Load(server.url, stack.viewer, {"lines": [line(stack)]}, tmp_path / "load")
@@ -44,32 +44,32 @@ def test_a_new_champion_swaps_in_under_load_by_poll_and_by_reload(tmp_path: Path
         time.sleep(3)
         records = load.stop()
     assert reloaded.status_code == 200, reloaded.text
-    before = [r for r in records if float(r["t"]) < swaps[0]]  # type: ignore[arg-type]
+    before = [r for r in records if float(r["t"]) < swaps[0]]
     during = [
         r for r in records if swaps[0] <= float(r["t"]) <= swaps[1] or swaps[2] <= float(r["t"]) <= swaps[3]
-    ]  # type: ignore[arg-type]
-    non_2xx = sum(1 for r in records if not 200 <= int(r["status"]) < 300)  # type: ignore[call-overload]
+    ]
+    failed = non_2xx(records)
     order = [first, second, third]
     assert {str(r["otd"]) for r in records} == set(order)
-    by_connection: dict[int, list[dict[str, object]]] = {}
+    by_connection: dict[int, list[Record]] = {}
     for record in records:
-        by_connection.setdefault(int(record["c"]), []).append(record)  # type: ignore[call-overload]
+        by_connection.setdefault(int(record["c"]), []).append(record)
     switches = [_switches(seq, order) for seq in by_connection.values()]
     figures = {
         "requests": len(records),
-        "non_2xx": non_2xx,
+        "non_2xx": failed,
         "version_switches_per_connection": switches,
         "p99_before_ms": round(p99(before), 1),
         "p99_during_ms": round(p99(during), 1),
     }
     report("hot swap under load (poll, then admin reload)", **figures)
-    assert non_2xx == 0
+    assert failed == 0
     assert switches == [2] * len(by_connection)
     assert figures["p99_during_ms"] <= 3 * figures["p99_before_ms"]
 
 
 def _broken_version(settings: object, champion_source: str, tmp_path: Path, kind: str) -> str:
-    client = connect(settings)  # type: ignore[arg-type]
+    client = connect(settings)
     current = version_for_alias(client, MODEL_NAMES["otd"], CHAMPION)
     assert current is not None
     target = tmp_path / f"broken-{kind}"
@@ -108,17 +108,17 @@ def test_a_broken_champion_is_refused_and_the_previous_one_keeps_serving(
         metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
         time.sleep(1)
         records = load.stop()
-    non_2xx = sum(1 for r in records if not 200 <= int(r["status"]) < 300)  # type: ignore[call-overload]
+    failed = non_2xx(records)
     served = sorted({str(r["otd"]) for r in records})
     report(
-        "broken champion promoted under load", requests=len(records), non_2xx=non_2xx, versions_served=served
+        "broken champion promoted under load", requests=len(records), non_2xx=failed, versions_served=served
     )
     assert [a.status_code for a in answers] == [503, 503]
-    assert non_2xx == 0
+    assert failed == 0
     assert served == [str(champion.version)]
     for ready in reasons:
         assert ready["status"] == "degraded"
-        assert ready["models"]["otd"] == str(champion.version)  # type: ignore[index]
-        assert any("the last reload failed" in p for p in ready["problems"])  # type: ignore[attr-defined]
+        assert ready["models"]["otd"] == str(champion.version)
+        assert any("the last reload failed" in p for p in ready["problems"])
     assert 'supplierrisk_reloads_total{outcome="failed"} 2.0' in metrics
     assert "supplierrisk_reload_failing 1.0" in metrics

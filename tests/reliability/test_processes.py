@@ -57,7 +57,7 @@ def test_a_worker_killed_under_load_costs_a_bounded_few_requests(tmp_path: Path,
         time.sleep(2)
         records = load.stop()
         after = httpx.get(f"{server.url}/ready", timeout=10)
-    failed = [r for r in records if not 200 <= int(r["status"]) < 300]  # type: ignore[call-overload]
+    failed = [r for r in records if not 200 <= int(r["status"]) < 300]
     report(
         "a worker SIGKILLed under load (2 workers)",
         requests=len(records),
@@ -66,12 +66,12 @@ def test_a_worker_killed_under_load_costs_a_bounded_few_requests(tmp_path: Path,
         seconds_to_replace_worker=round(replaced_seconds, 1),
     )
     assert len(failed) <= connections
-    assert all(float(r["t"]) >= killed_at - 1 for r in failed)  # type: ignore[arg-type]
-    assert all(200 <= int(r["status"]) < 300 for r in records if float(r["t"]) > settled_at)  # type: ignore[arg-type, call-overload]
+    assert all(float(r["t"]) >= killed_at - 1 for r in failed)
+    assert all(200 <= int(r["status"]) < 300 for r in records if float(r["t"]) > settled_at)
     assert after.status_code == 200
 
 
-def _halves(tmp_path: Path) -> tuple[Path, Path, int]:
+def _halves(tmp_path: Path) -> tuple[Path, Path]:
     """The bundled SCMS export split in two files of different PO lines."""
     source = get_preset("scms").bundled_path()
     assert source is not None
@@ -80,7 +80,7 @@ def _halves(tmp_path: Path) -> tuple[Path, Path, int]:
     first, second = tmp_path / "scms-a.csv", tmp_path / "scms-b.csv"
     raw.iloc[:middle].to_csv(first, index=False)
     raw.iloc[middle:].to_csv(second, index=False)
-    return first, second, middle
+    return first, second
 
 
 def _ingest(settings: Settings, source: Path) -> subprocess.Popen[str]:
@@ -95,7 +95,7 @@ def _ingest(settings: Settings, source: Path) -> subprocess.Popen[str]:
 
 def test_two_ingests_at_once_serialise_or_fail_cleanly_and_lose_nothing(tmp_path: Path) -> None:
     """Guarantee: each exits 0 or 6 (one line); the store holds every committed run's lines."""
-    first, second, _ = _halves(tmp_path)
+    first, second = _halves(tmp_path)
     outcomes = []
     for attempt in range(3):  # three races: the lock is met or not depending on timing; each must hold
         settings = Settings(home=tmp_path / f"home-{attempt}")
@@ -127,7 +127,7 @@ def test_two_ingests_at_once_serialise_or_fail_cleanly_and_lose_nothing(tmp_path
 def test_an_ingest_during_a_batch_leaves_both_whole(tmp_path: Path, stack: Stack) -> None:
     """Guarantee: the batch scores one whole store (old or new), the ingest commits, the store reads back."""
     settings = copy_home(stack, tmp_path / "home")
-    first, _, _ = _halves(tmp_path)
+    first, _ = _halves(tmp_path)
     rows_before = len(load_store(settings.store_path))
     env = environment(settings, 0)
     batch = subprocess.Popen(cli("score"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
