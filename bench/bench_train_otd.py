@@ -24,9 +24,16 @@ import pandas as pd
 from targets import target_line  # bench/targets.py, beside this script
 
 from pipelines.train import run_train_otd
-from supplierrisk.features import FeatureConfig, HistoryIndex, build_line_features, feature_schema
+from supplierrisk.features import (
+    FeatureConfig,
+    HistoryIndex,
+    build_line_features,
+    feature_schema,
+    known_history,
+)
+from supplierrisk.modeling import derive
 from supplierrisk.modeling.classifier import cast_categoricals
-from supplierrisk.modeling.config import TrainConfig
+from supplierrisk.modeling.config import TrainConfig, resolve_data_settings
 from supplierrisk.modeling.otd import build_otd_examples
 from supplierrisk.settings import Settings
 from supplierrisk.storage import write_parquet
@@ -50,7 +57,9 @@ def synth(lines: int, seed: int) -> tuple[pd.DataFrame, pd.Timestamp]:
 def bench_training(lines: int) -> None:
     history, export = synth(lines, 1)
     print(f"training history: {len(history):,} lines")
-    config = TrainConfig()
+    # The settings the data decides (severe delay, gap), derived as the training derives them.
+    known = known_history(history, export)
+    config, _ = resolve_data_settings(TrainConfig(), known, export, derive.otd_gap_days(known))
     feature_config = config.feature_config(0, 0.0)
     start = time.perf_counter()
     examples, feature_set = build_otd_examples(

@@ -1,7 +1,7 @@
 """Scoring PO lines for late delivery."""
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from serving import schemas, views
 from serving.deps import MODELS_HEADER, AppSettings, Current, Viewer, offload
@@ -15,7 +15,7 @@ INLINE_LINES = 20
 @router.post("/v1/order-lines/score", response_model=schemas.ScoreResponse, responses={**ERRORS, **TOO_LARGE})
 async def score_lines(
     body: schemas.ScoreRequest, key: Viewer, current: Current, settings: AppSettings
-) -> JSONResponse:
+) -> Response:
     """Late-delivery probability, band and delay quantiles per PO line, with drivers on request.
 
     Features come from each supplier's history in the store, through the same feature code as
@@ -32,7 +32,9 @@ async def score_lines(
         )
     if len(body.lines) <= INLINE_LINES and not body.explain:
         # A few milliseconds of work: a thread hop and GIL hand-offs would cost more than they free.
-        payload = views.score(current, body)
+        payload = views.score_json(current, body)
     else:
-        payload = await offload(views.score, current, body)
-    return JSONResponse(payload, headers={MODELS_HEADER: views.versions_header(current)})
+        payload = await offload(views.score_json, current, body)
+    return Response(
+        payload, media_type="application/json", headers={MODELS_HEADER: views.versions_header(current)}
+    )

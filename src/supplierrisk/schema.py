@@ -8,6 +8,7 @@ source for modelling are prefixed ``extra_``.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -120,18 +121,23 @@ def from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(record_columns(records))
 
 
-def record_columns(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """``from_records``'s columns as arrays by name: what online scoring reads, without a frame."""
+def record_columns(
+    records: Sequence[Mapping[str, Any]], absent: Collection[str] = ()
+) -> dict[str, np.ndarray]:
+    """``from_records``'s columns as arrays by name: what online scoring reads, without a frame.
+
+    Fields in ``absent`` read as missing on every record, whatever the records hold.
+    """
     columns: dict[str, np.ndarray] = {}
     for name in CANONICAL_FIELDS:
-        values = [r.get(name) for r in records]
+        values = [None] * len(records) if name in absent else [r.get(name) for r in records]
         if name in DATE_FIELDS:
             columns[name] = _days(values).astype("datetime64[ns]")
         elif name in NUMERIC_FIELDS:
-            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            columns[name] = np.array(values, dtype=np.float64)  # None becomes NaN
         else:
             columns[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
-    rest = dict.fromkeys(k for r in records for k in r if k not in columns)
+    rest = dict.fromkeys(k for r in records for k in r if k not in columns and k not in absent)
     for name in rest:
         columns[name] = _inferred([r.get(name) for r in records])
     return columns

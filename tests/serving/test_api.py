@@ -145,6 +145,8 @@ def test_new_supplier_and_unseen_values_are_scored_and_flagged(api: TestClient, 
         ({"promised_date": "9999-01-01"}, "lines[0].promised_date"),
         ({"po_id": ""}, "lines[0].po_id"),
         ({"colour": "red"}, "lines[0]"),
+        ({"extra_colour": ["red", "blue"]}, "lines[0].extra_colour"),
+        ({"extra_size": {"cm": 3}}, "lines[0].extra_size"),
     ],
 )
 def test_malformed_lines_get_422_with_the_field_path(
@@ -156,6 +158,24 @@ def test_malformed_lines_get_422_with_the_field_path(
     assert response.status_code == 422
     fields = [e["field"] for e in response.json()["detail"]]
     assert fields == [field.replace("[0]", "[1]")], response.json()
+
+
+def test_an_unknown_field_and_an_odd_extra_value_are_named_in_one_error_each(
+    api: TestClient, stack: Stack
+) -> None:
+    bad = line(stack, colour="red", extra_size={"cm": 3})
+    response = api.post("/v1/order-lines/score", json={"lines": [line(stack), bad]}, headers=stack.headers())
+    assert response.status_code == 422
+    messages = {e["field"]: e["msg"] for e in response.json()["detail"]}
+    assert set(messages) == {"lines[1].extra_size"}  # fields first: the request-level check waits for them
+    assert "an extra field must be a string, a number, true/false or null" in messages["lines[1].extra_size"]
+    response = api.post(
+        "/v1/order-lines/score", json={"lines": [line(stack, colour="red")] * 2}, headers=stack.headers()
+    )
+    assert [(e["field"], "unknown field(s) colour" in e["msg"]) for e in response.json()["detail"]] == [
+        ("lines[0]", True),
+        ("lines[1]", True),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -100,17 +100,22 @@ def test_no_input_produces_a_server_error(stack: Stack) -> None:
 def test_every_example_is_valid_for_its_own_model() -> None:
     import inspect
 
-    from pydantic import BaseModel
+    from pydantic import BaseModel, TypeAdapter
 
     from serving import schemas
 
     checked = []
     for name, model in inspect.getmembers(schemas, inspect.isclass):
-        if issubclass(model, BaseModel) and model.__module__ == schemas.__name__:
-            extra = model.model_config.get("json_schema_extra")
-            for example in extra.get("examples", []) if isinstance(extra, dict) else []:
-                model.model_validate(example)
-                checked.append(name)
+        if model.__module__ != schemas.__name__:
+            continue
+        # Models, and typed dicts with a pydantic config (OrderLine).
+        config = (
+            model.model_config if issubclass(model, BaseModel) else getattr(model, "__pydantic_config__", {})
+        )
+        extra = config.get("json_schema_extra")
+        for example in extra.get("examples", []) if isinstance(extra, dict) else []:
+            TypeAdapter(model).validate_python(example)
+            checked.append(name)
     expected = {
         "ScoreRequest",
         "OrderLine",

@@ -168,6 +168,11 @@ class TrainConfig(_Strict):
     offset_feature: str | None = "sup_late_rate_365d"
     excluded_features: list[str] = Field(default=["global_late_rate_365d"])
     delay_levels: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 0.75, 0.9])
+    # How the delay-if-late quantiles are modelled (supplierrisk.modeling.delay): one median model
+    # of log delay with out-of-fold residual offsets, one quantile model per level, or the late
+    # lines' empirical quantiles. A learned method is served only if it beats the empirical
+    # quantiles' pinball loss on the backtest folds.
+    delay_method: Literal["residual", "per_level", "empirical"] = "residual"
     gate: GateSection = Field(default_factory=GateSection)
     bands: BandSection = Field(default_factory=BandSection)
     reference_sample_rows: int = 5000

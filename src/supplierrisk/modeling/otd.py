@@ -23,7 +23,14 @@ from supplierrisk.modeling import derive
 from supplierrisk.modeling.backtest import BacktestResult, Examples, Fold
 from supplierrisk.modeling.candidates import CandidateSpec, Fitted
 from supplierrisk.modeling.config import TrainConfig, resolve_data_settings
-from supplierrisk.modeling.delay import DelayQuantiles, interpolate_levels, mixture_quantile
+from supplierrisk.modeling.delay import (
+    DelayQuantiles,
+    backtest_delay,
+    fit_delay,
+    interpolate_levels,
+    mixture_quantile,
+    served_delay,
+)
 from supplierrisk.modeling.dispersion import Dispersion, backtest_dispersion
 from supplierrisk.modeling.encoding import Encoded
 from supplierrisk.modeling.scorers import Scorer
@@ -115,6 +122,8 @@ class OtdModel(CalibratedModel):
         self.delay = delay
         # Set after the backtest (``train_otd``); models registered before scenarios lack it.
         self.late_dispersion: Dispersion | None = None
+        # Set after the backtest: the delay quantiles' coverage and pinball loss per fold.
+        self.delay_backtest: pd.DataFrame | None = None
 
     def predict(self, features: pd.DataFrame | Encoded) -> pd.DataFrame:
         """``p_late``, risk band, and delay quantiles (unconditional and if late) per line."""
@@ -166,16 +175,13 @@ def build_otd_model(
     feature_config: FeatureConfig,
 ) -> OtdModel:
     """The served candidate with its delay quantiles (from late lines delivered by the cut-off)."""
-    delivered_late = (
-        train.label
-        & train.aux["delay_days"].notna().to_numpy()
-        & (train.aux["delivered_date"] <= cutoff).to_numpy()
-    )
-    delay = DelayQuantiles(tuple(config.delay_levels)).fit(
-        train.features.loc[delivered_late],
-        train.aux["delay_days"].to_numpy()[delivered_late],
+    delay = fit_delay(
+        train,
+        cutoff,
         fitted.scorer.categories_,
-        seed=config.seed,
+        tuple(config.delay_levels),
+        config.delay_method,
+        config.seed,
     )
     return OtdModel(
         fitted.scorer,
@@ -271,6 +277,16 @@ def train_otd(
     training.model.late_dispersion = backtest_dispersion(
         training.backtest.predictions, training.backtest.scores(training.choice.row), examples.aux
     )
+    training.model.delay_backtest = backtest_delay(
+        examples,
+        training.folds,
+        feature_set.categorical,
+        tuple(training.config.delay_levels),
+        training.config.delay_method,
+        training.config.seed,
+    )
+    training.model.delay, delay_note = served_delay(training.model.delay, training.model.delay_backtest)
+    training.notes.append(delay_note)
     reference = scoring_reference(
         history, as_of, feature_set, feature_config, config.reference_sample_rows, config.seed
     )

@@ -49,6 +49,7 @@ class TrainReport:
     derived: str = ""
     title: str = "model"
     event_text: str = ""
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -77,6 +78,7 @@ class TrainReport:
             derived=describe(training.derived),
             title=title,
             event_text=event_text(training.config),
+            notes=tuple(training.notes),
         )
 
     def format_text(self) -> str:
@@ -94,6 +96,7 @@ class TrainReport:
                 f"mean backtest over folds (same folds for every row; 'model' is the learned {self.title}):",
                 shown.to_string(),
                 self.served_sentence,
+                *(f"note: {note}" for note in self.notes),
                 f"gate: {self.decision.summary()}",
             ]
         )
@@ -153,11 +156,21 @@ def _metrics(training: Training) -> dict[str, float]:
     baselines = means.drop(index=[r for r in means.index if r in ("model", "blend")])
     out["best_baseline_roc_auc"] = float(baselines["roc_auc"].max())
     out["best_baseline_brier"] = float(baselines["brier"].min())
+    for table in _delay_table(training.model).values():
+        # The delay-if-late quantiles on the same folds: coverage per level and pinball loss.
+        for method, means in table.drop(columns=["fold", "n_test"]).groupby("method").mean().iterrows():
+            out.update({f"delay_{method}_{name}": float(value) for name, value in means.items()})
+        out["delay_served_empirical"] = float(training.model.delay.method == "empirical")
     dispersion = getattr(training.model, "late_dispersion", None)
     if dispersion is not None:
         out["late_dispersion_supplier_week_sigma"] = dispersion.supplier_week
         out["late_dispersion_period_sigma"] = dispersion.period
     return out
+
+
+def _delay_table(model: Any) -> dict[str, pd.DataFrame]:
+    delay = getattr(model, "delay_backtest", None)
+    return {"delay_backtest.csv": delay} if delay is not None and len(delay) else {}
 
 
 def _derived_params(derived: list[Derived]) -> dict[str, str]:
@@ -205,6 +218,7 @@ def log_training(
             "gate_reason": decision.summary()[:4900],
             SERVED_TAG: training.choice.row,
             "served_sentence": training.choice.sentence()[:4900],
+            **({"notes": " | ".join(training.notes)[:4900]} if training.notes else {}),
         },
         tables={
             "backtest.csv": training.backtest.table,
@@ -219,6 +233,7 @@ def log_training(
                 }
             ),
             "reliability.csv": training.reliability,
+            **_delay_table(training.model),
             "reference.parquet": training.reference,
             **({"warnings.csv": pd.DataFrame({"warning": caught})} if caught else {}),
         },
