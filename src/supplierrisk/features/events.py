@@ -34,44 +34,88 @@ def _event_order(key: np.ndarray, values: np.ndarray) -> np.ndarray:
 
     Integer columns (counts, flags, days) sum exactly in any order. Money and quantities do
     not: added up in another order they differ in the last bits, and a tree split can fall
-    between the two. Ordering same-day events by those values makes the sums, and so the
-    scores, the same for any row order of the history.
+    between the two. Ordering same-key events by a hash of those values makes the sums, and
+    so the scores, the same for any row order of the history. (Rows with equal hashes are
+    equal in every fractional value, bar a 2**-64 collision, so their order changes nothing.)
+    One hash column is one sort pass, where sorting by each value column took one per column.
     """
     fractional = [
         k for k in range(values.shape[1]) if not np.array_equal(values[:, k], np.round(values[:, k]))
     ]
     if not fractional:
         return np.argsort(key, kind="stable")
-    return np.lexsort((*(values[:, k] for k in reversed(fractional)), key))
+    return np.lexsort((_row_hash(values[:, fractional]), key))
+
+
+def _row_hash(values: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row's float bits (a splitmix64 finaliser folded over the columns)."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    out = np.zeros(len(bits), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in bits.T:
+            mixed = out ^ (column + np.uint64(0x9E3779B97F4A7C15))
+            mixed ^= mixed >> np.uint64(30)
+            mixed *= np.uint64(0xBF58476D1CE4E5B9)
+            mixed ^= mixed >> np.uint64(27)
+            mixed *= np.uint64(0x94D049BB133111EB)
+            out = mixed ^ (mixed >> np.uint64(31))
+    return out
+
+
+def _group_starts(key: np.ndarray) -> np.ndarray:
+    """Positions where a new group begins in ``key`` (sorted), and ``len(key)`` last."""
+    group = key // GROUP_SHIFT
+    changes = np.flatnonzero(group[1:] != group[:-1]) + 1
+    return np.concatenate(([0], changes, [len(key)])).astype(np.int64)
+
+
+# Above this many groups a per-group loop of cumulative sums would cost more than pandas' grouped pass.
+_LOOPED_GROUPS = 200_000
 
 
 class EventIndex:
-    """Events per group with value columns, answering sums before a query day."""
+    """Events per group with value columns, answering sums before a query day.
+
+    Keeps the sorted (group, day) key and the cumulative sums; the day of an event is
+    ``key % GROUP_SHIFT`` (not stored: at ten million lines each int64 copy is 80 MB).
+    """
 
     def __init__(
         self, group: np.ndarray, day: np.ndarray, values: np.ndarray, keep_values: bool = False
     ) -> None:
         keep = (day != NO_DAY) & (group >= 0)
-        group, day = group[keep].astype(np.int64), day[keep].astype(np.int64)
-        values = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
         # One int64 key sorts faster than a two-key lexsort, with the same (stable) order.
-        key = group * GROUP_SHIFT + day
+        key = group[keep].astype(np.int64) * GROUP_SHIFT + day[keep].astype(np.int64)
+        values = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
         order = _event_order(key, values)
         self.key = key[order]
-        self.group = group[order]
-        self.day = day[order]
+        del key
         sorted_values = values[order]
+        del values, order
         self._width = int(sorted_values.shape[1])
+        self._starts = _group_starts(self.key)
         # Cumulative sums restart at each group so large groups never swamp small ones.
         self._cumsum = self._group_cumsum(sorted_values)
         # Raw values are kept only where decayed sums need them (memory at scale).
         self.values = sorted_values if keep_values else None
         self._decayed_cumsums: dict[float, np.ndarray] = {}
+        self._first_day = float(self.day.min()) if keep_values and len(self.key) else 0.0
+
+    @property
+    def day(self) -> np.ndarray:
+        """Each event's day, in key order."""
+        return self.key % GROUP_SHIFT
 
     def _group_cumsum(self, values: np.ndarray) -> np.ndarray:
-        # One grouped pass, copied once into a column-major array (no stacked intermediate copy).
+        # Column-major sums, one row of zeros first; each group's sums are written in place.
         out = np.zeros((len(values) + 1, values.shape[1]), order="F")
-        out[1:] = pd.DataFrame(values).groupby(self.group, sort=False).cumsum().to_numpy()
+        starts = self._starts
+        if len(starts) - 1 > _LOOPED_GROUPS:
+            group = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+            out[1:] = pd.DataFrame(values).groupby(group, sort=False).cumsum().to_numpy()
+            return out
+        for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+            np.cumsum(values[begin:end], axis=0, out=out[begin + 1 : end + 1])
         return out
 
     @property
@@ -141,7 +185,7 @@ class EventIndex:
         start, end = self._positions(q_group, q_day)
         found = (end > start) & (q_group >= 0)
         out = np.full(len(q_day), np.nan)
-        out[found] = self.day[end[found] - 1]
+        out[found] = self.key[end[found] - 1] % GROUP_SHIFT
         return out
 
     def decayed_sum(self, q_group: np.ndarray, q_day: np.ndarray, half_life_days: float) -> np.ndarray:
@@ -149,7 +193,7 @@ class EventIndex:
         if self.values is None:
             raise ValueError("build the EventIndex with keep_values=True to ask for decayed sums")
         rate = np.log(2.0) / half_life_days
-        origin = float(self.day.min()) if len(self.day) else 0.0
+        origin = self._first_day
         cumsum = self._decayed_cumsums.get(half_life_days)
         if cumsum is None:
             # Built once per half-life and kept: the online path asks for a few rows at a time.

@@ -86,9 +86,12 @@ def resolve_as_of(history: pd.DataFrame, requested: pd.Timestamp | None, max_day
 def known_history(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """What the store knew at the end of day ``as_of``: later orders dropped, later outcomes blanked."""
     as_of = pd.Timestamp(as_of).normalize()
-    known = history.loc[history["order_date"] <= as_of].copy()
+    ordered = (history["order_date"] <= as_of).to_numpy()
+    # At the store's last day nothing is dropped or blanked: a shallow copy, not ten million rows.
+    known = history.copy(deep=False) if ordered.all() else history.loc[ordered]
     later = (known["delivered_date"] > as_of).to_numpy()
     if later.any():
+        known = known.copy()
         known.loc[later, "delivered_date"] = pd.NaT
         for column in ("quantity_received", "quantity_rejected", "invoice_unit_price"):
             if column in known:

@@ -64,3 +64,18 @@ def test_day_numbers_marks_missing() -> None:
     days = day_numbers(np.array(["2024-01-01", "NaT", "2024-01-03"], dtype="datetime64[ns]"))
     assert days[1] == NO_DAY
     assert days[2] - days[0] == 2
+
+
+def test_sums_are_bit_identical_for_any_row_order_with_same_day_ties() -> None:
+    rng = np.random.default_rng(11)
+    rows = 5000
+    groups = rng.integers(0, 20, rows)
+    days = rng.integers(0, 30, rows) + 200_000  # many events share a group and a day
+    money = rng.uniform(0, 1e6, rows) * rng.choice([1e-3, 1.0, 1e3], rows)
+    values = np.column_stack([np.ones(rows), money, np.round(money)])
+    q_group, q_day = np.repeat(np.arange(20), 31), np.tile(np.arange(31) + 200_000, 20)
+    expected = EventIndex(groups, days, values).window_sum(q_group, q_day, 10)
+    for seed in range(3):
+        order = np.random.default_rng(seed).permutation(rows)
+        shuffled = EventIndex(groups[order], days[order], values[order]).window_sum(q_group, q_day, 10)
+        np.testing.assert_array_equal(shuffled, expected)  # exact: no tolerance
