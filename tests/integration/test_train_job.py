@@ -47,7 +47,16 @@ def test_run_logs_metrics_artifacts_and_registers_challenger(trained: tuple[Sett
         "features.csv",
         "reference.parquet",
         "config.json",
+        "delay_backtest.csv",
     } <= artifacts
+    # The delay quantiles' backtest, beside the empirical quantiles, and which of the two is served.
+    for method in ("residual", "empirical"):
+        for metric in ("coverage_q10", "coverage_q90", "pinball_mean", "coverage_abs_error_mean"):
+            assert 0.0 <= metrics[f"delay_{method}_{metric}"] < 1e6
+    served_empirical = metrics["delay_residual_pinball_mean"] >= metrics["delay_empirical_pinball_mean"]
+    assert metrics["delay_served_empirical"] == float(served_empirical)
+    assert "delay quantiles:" in run.data.tags["notes"]
+    assert any(note.startswith("delay quantiles:") for note in report.notes)
     assert run.data.tags["training_as_of"] == "2015-09-14"
     assert len(run.data.tags["data_sha256"]) == 64
     assert run.data.params["data.rows"] == "10183"

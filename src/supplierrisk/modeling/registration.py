@@ -158,8 +158,9 @@ def _metrics(training: Training) -> dict[str, float]:
     out["best_baseline_brier"] = float(baselines["brier"].min())
     for table in _delay_table(training.model).values():
         # The delay-if-late quantiles on the same folds: coverage per level and pinball loss.
-        for method, means in table.drop(columns=["fold", "n_test"]).groupby("method").mean().iterrows():
-            out.update({f"delay_{method}_{name}": float(value) for name, value in means.items()})
+        per_method = table.drop(columns=["fold", "n_test"]).groupby("method").mean()
+        for method, row in per_method.iterrows():
+            out.update({f"delay_{method}_{name}": float(value) for name, value in row.items()})
         out["delay_served_empirical"] = float(training.model.delay.method == "empirical")
     dispersion = getattr(training.model, "late_dispersion", None)
     if dispersion is not None:
