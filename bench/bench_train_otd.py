@@ -29,12 +29,10 @@ from supplierrisk.features import (
     HistoryIndex,
     build_line_features,
     feature_schema,
-    known_history,
 )
-from supplierrisk.modeling import derive
 from supplierrisk.modeling.classifier import cast_categoricals
-from supplierrisk.modeling.config import TrainConfig, resolve_data_settings
-from supplierrisk.modeling.otd import build_otd_examples
+from supplierrisk.modeling.config import TrainConfig
+from supplierrisk.modeling.otd import build_otd_examples, resolve_otd_config
 from supplierrisk.settings import Settings
 from supplierrisk.storage import write_parquet
 from supplierrisk.synth import SynthConfig, generate_history
@@ -58,8 +56,7 @@ def bench_training(lines: int) -> None:
     history, export = synth(lines, 1)
     print(f"training history: {len(history):,} lines")
     # The settings the data decides (severe delay, gap), derived as the training derives them.
-    known = known_history(history, export)
-    config, _ = resolve_data_settings(TrainConfig(), known, export, derive.otd_gap_days(known))
+    _, config, _ = resolve_otd_config(history, export, TrainConfig())
     feature_config = config.feature_config(0, 0.0)
     start = time.perf_counter()
     examples, feature_set = build_otd_examples(

@@ -26,14 +26,14 @@ import pandas as pd
 from sweep_asof import scms_history  # bench/sweep_asof.py, beside this script
 from targets import target_line
 
-from supplierrisk.features import Tolerances, known_history, latest_day
-from supplierrisk.modeling import derive
-from supplierrisk.modeling.backtest import Examples, Fold, make_folds
+from supplierrisk.features import Tolerances, latest_day
+from supplierrisk.modeling.backtest import Examples, Fold
 from supplierrisk.modeling.classifier import training_categories
-from supplierrisk.modeling.config import load_train_config, resolve_backtest, resolve_data_settings
+from supplierrisk.modeling.config import load_train_config
 from supplierrisk.modeling.delay import backtest_delay, fit_delay
 from supplierrisk.modeling.encoding import encode_features
-from supplierrisk.modeling.otd import build_otd_examples
+from supplierrisk.modeling.otd import build_otd_examples, resolve_otd_config
+from supplierrisk.modeling.training import backtest_folds
 from supplierrisk.synth import SynthConfig, generate_history
 
 AS_OFS = ("2014-06-30", "2014-12-31", "2015-06-30", "2015-09-14")
@@ -45,16 +45,12 @@ def examples_and_folds(
 ) -> tuple[Examples, list[str], list[Fold], tuple[float, ...]]:
     """The OTD examples, categorical features, folds and delay levels a training at ``as_of`` uses."""
     tolerances = Tolerances()
-    known = known_history(history, as_of)
-    config = load_train_config(None, "otd")
-    config, _ = resolve_data_settings(config, known, as_of, derive.otd_gap_days(known))
+    _, config, _ = resolve_otd_config(history, as_of, load_train_config(None, "otd"))
     feature_config = config.feature_config(tolerances.on_time_days, tolerances.in_full)
     examples, feature_set = build_otd_examples(
         history, as_of, feature_config, tuple(config.excluded_features)
     )
-    config, _ = resolve_backtest(config, examples.event_time, as_of)
-    n_folds, test_days, min_train = config.backtest_shape()
-    folds = make_folds(examples.event_time, as_of, n_folds, test_days, config.gap_days, min_train)
+    config, _, folds = backtest_folds(config, examples, as_of)
     return examples, feature_set.categorical, folds, tuple(config.delay_levels)
 
 

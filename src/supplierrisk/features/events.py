@@ -34,32 +34,15 @@ def _event_order(key: np.ndarray, values: np.ndarray) -> np.ndarray:
 
     Integer columns (counts, flags, days) sum exactly in any order. Money and quantities do
     not: added up in another order they differ in the last bits, and a tree split can fall
-    between the two. Ordering same-key events by a hash of those values makes the sums, and
-    so the scores, the same for any row order of the history. (Rows with equal hashes are
-    equal in every fractional value, bar a 2**-64 collision, so their order changes nothing.)
-    One hash column is one sort pass, where sorting by each value column took one per column.
+    between the two. Ordering same-day events by those values makes the sums, and so the
+    scores, the same for any row order of the history.
     """
     fractional = [
         k for k in range(values.shape[1]) if not np.array_equal(values[:, k], np.round(values[:, k]))
     ]
     if not fractional:
         return np.argsort(key, kind="stable")
-    return np.lexsort((_row_hash(values[:, fractional]), key))
-
-
-def _row_hash(values: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row's float bits (a splitmix64 finaliser folded over the columns)."""
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
-    out = np.zeros(len(bits), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for column in bits.T:
-            mixed = out ^ (column + np.uint64(0x9E3779B97F4A7C15))
-            mixed ^= mixed >> np.uint64(30)
-            mixed *= np.uint64(0xBF58476D1CE4E5B9)
-            mixed ^= mixed >> np.uint64(27)
-            mixed *= np.uint64(0x94D049BB133111EB)
-            out = mixed ^ (mixed >> np.uint64(31))
-    return out
+    return np.lexsort((*(values[:, k] for k in reversed(fractional)), key))
 
 
 def _group_starts(key: np.ndarray) -> np.ndarray:

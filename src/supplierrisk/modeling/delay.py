@@ -125,17 +125,16 @@ def quantile_metrics(
     """Per level the share of delays at or below the predicted quantile and its pinball loss; their means."""
     delay_days = np.asarray(delay_days, dtype=float)
     out: dict[str, float] = {}
-    losses = []
+    losses, misses = [], []
     for j, level in enumerate(levels):
         error = delay_days - conditional[:, j]
-        loss = float(np.mean(np.maximum(level * error, (level - 1) * error)))
-        out[f"coverage_q{round(level * 100):02d}"] = float(np.mean(error <= 0))
-        out[f"pinball_q{round(level * 100):02d}"] = loss
-        losses.append(loss)
+        name = f"q{round(level * 100):02d}"
+        out[f"coverage_{name}"] = float(np.mean(error <= 0))
+        out[f"pinball_{name}"] = float(np.mean(np.maximum(level * error, (level - 1) * error)))
+        losses.append(out[f"pinball_{name}"])
+        misses.append(abs(out[f"coverage_{name}"] - level))
     out["pinball_mean"] = float(np.mean(losses))
-    out["coverage_abs_error_mean"] = float(
-        np.mean([abs(out[f"coverage_q{round(level * 100):02d}"] - level) for level in levels])
-    )
+    out["coverage_abs_error_mean"] = float(np.mean(misses))
     return out
 
 
@@ -196,8 +195,10 @@ def backtest_delay(
 
 def served_delay(model: DelayQuantiles, backtest: pd.DataFrame) -> tuple[DelayQuantiles, str]:
     """The learned quantiles when their mean backtest pinball loss beats the empirical ones', and why."""
-    if model.method == EMPIRICAL or backtest.empty:
-        return model, f"delay quantiles: {model.method} (no backtest to compare)"
+    if model.method == EMPIRICAL:
+        return model, "delay quantiles: the late lines' empirical quantiles, as configured"
+    if backtest.empty:
+        return model, f"delay quantiles: {model.method} served, no backtest fold held a delivered late line"
     pinball = backtest.groupby("method")["pinball_mean"].mean()
     learned, baseline = float(pinball[model.method]), float(pinball[EMPIRICAL])
     if learned < baseline:

@@ -196,7 +196,7 @@ def build_otd_model(
     )
 
 
-def _resolved(
+def resolve_otd_config(
     history: pd.DataFrame, as_of: pd.Timestamp, config: TrainConfig
 ) -> tuple[pd.DataFrame, TrainConfig, list[derive.Derived]]:
     """What was known at ``as_of`` and the config with the settings it decides filled in."""
@@ -213,7 +213,7 @@ def rerun_otd_backtest(
     folds: list[Fold],
 ) -> BacktestResult:
     """Backtest a (champion's) config on given folds: examples rebuilt with that config."""
-    _, config, _ = _resolved(history, as_of, config)
+    _, config, _ = resolve_otd_config(history, as_of, config)
     feature_config = config.feature_config(tolerances.on_time_days, tolerances.in_full)
     examples, feature_set = build_otd_examples(
         history, as_of, feature_config, tuple(config.excluded_features)
@@ -261,7 +261,7 @@ def train_otd(
     """Derive what the YAML leaves open, backtest the candidates, fit the served one on everything known."""
     as_of = pd.Timestamp(as_of).normalize()
     require_deliveries(history, "on-time-delivery model")
-    _, config, derived = _resolved(history, as_of, config)
+    _, config, derived = resolve_otd_config(history, as_of, config)
     feature_config = config.feature_config(tolerances.on_time_days, tolerances.in_full)
     examples, feature_set = build_otd_examples(
         history, as_of, feature_config, tuple(config.excluded_features)

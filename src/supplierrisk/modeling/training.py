@@ -141,6 +141,16 @@ def backtest_candidates(
     return run_backtest(examples, folds, fit)
 
 
+def backtest_folds(
+    config: TrainConfig, examples: Examples, as_of: pd.Timestamp
+) -> tuple[TrainConfig, list[Derived], list[Fold]]:
+    """The backtest shape the examples decide (where the YAML is silent) and its folds."""
+    config, shape = resolve_backtest(config, examples.event_time, as_of)
+    n_folds, test_days, min_train = config.backtest_shape()
+    folds = make_folds(examples.event_time, as_of, n_folds, test_days, config.gap_days, min_train)
+    return config, shape, folds
+
+
 ModelBuilder = Callable[[Fitted, Examples, pd.Timestamp, TrainConfig], Any]
 
 
@@ -154,10 +164,8 @@ def train_with_backtest(
     derived: list[Derived],
 ) -> Training:
     """Backtest the candidates, choose one by the declared rule, fit it on everything known at ``as_of``."""
-    config, shape = resolve_backtest(config, examples.event_time, as_of)
-    n_folds, test_days, min_train = config.backtest_shape()
+    config, shape, folds = backtest_folds(config, examples, as_of)
     gap_days = config.gap_days
-    folds = make_folds(examples.event_time, as_of, n_folds, test_days, gap_days, min_train)
     result = backtest_candidates(examples, folds, config, spec)
     choice = choose_candidate(
         result.mean(), candidate_rows(config, spec), spec.baselines(), config.gate.tie_tolerance
