@@ -52,10 +52,6 @@ def _group_starts(key: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], changes, [len(key)])).astype(np.int64)
 
 
-# Above this many groups a per-group loop of cumulative sums would cost more than pandas' grouped pass.
-_LOOPED_GROUPS = 200_000
-
-
 class EventIndex:
     """Events per group with value columns, answering sums before a query day.
 
@@ -90,15 +86,10 @@ class EventIndex:
         return self.key % GROUP_SHIFT
 
     def _group_cumsum(self, values: np.ndarray) -> np.ndarray:
-        # Column-major sums, one row of zeros first; each group's sums are written in place.
+        # One grouped pass (pandas' compensated sums), copied once into a column-major array.
         out = np.zeros((len(values) + 1, values.shape[1]), order="F")
-        starts = self._starts
-        if len(starts) - 1 > _LOOPED_GROUPS:
-            group = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-            out[1:] = pd.DataFrame(values).groupby(group, sort=False).cumsum().to_numpy()
-            return out
-        for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
-            np.cumsum(values[begin:end], axis=0, out=out[begin + 1 : end + 1])
+        group = np.repeat(np.arange(len(self._starts) - 1), np.diff(self._starts))
+        out[1:] = pd.DataFrame(values).groupby(group, sort=False).cumsum().to_numpy()
         return out
 
     @property
