@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any, Literal
 
 import numpy as np
+import orjson
 import pandas as pd
 from fastapi import HTTPException
-from pydantic_core import to_json
 
 from serving import schemas
 from supplierrisk.modeling.encoding import category_codes
@@ -154,9 +154,8 @@ def _unseen(columns: dict[str, np.ndarray], categories: dict[str, list[str]]) ->
         if column not in columns:
             continue
         values = np.asarray(columns[column], dtype=object)
-        for position in np.flatnonzero(category_codes(values, known) < 0):
-            if not pd.isna(values[position]):
-                unseen[position][column] = str(values[position])
+        for position in np.flatnonzero((category_codes(values, known) < 0) & ~pd.isna(values)):
+            unseen[position][column] = str(values[position])
     return unseen
 
 
@@ -215,8 +214,8 @@ def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
 
 
 def score_json(current: Deployment, body: schemas.ScoreRequest) -> bytes:
-    """``score``'s body as JSON bytes, NaN as null (pydantic-core's serialiser: no per-value Python)."""
-    return to_json(score(current, body), inf_nan_mode="null")
+    """``score``'s body as JSON bytes, NaN as null (orjson: no per-value Python, and its default for NaN)."""
+    return orjson.dumps(score(current, body))
 
 
 DELAY_COLUMNS = ("delay_p50_days", "delay_p90_days", "delay_if_late_p50_days", "delay_if_late_p90_days")

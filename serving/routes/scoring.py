@@ -6,8 +6,10 @@ from fastapi.responses import Response
 from serving import schemas, views
 from serving.deps import MODELS_HEADER, AppSettings, Current, Viewer, offload
 from serving.errors import ERRORS, TOO_LARGE
+from serving.jsonbody import OrjsonRoute
 
-router = APIRouter(tags=["scoring"])
+# Its bodies run to thousands of lines: orjson parses them (see serving.jsonbody).
+router = APIRouter(tags=["scoring"], route_class=OrjsonRoute)
 # Requests up to this many lines without drivers are scored on the event loop.
 INLINE_LINES = 20
 

@@ -197,10 +197,17 @@ def test_malformed_bodies_get_422(
         assert field in [e["field"] for e in response.json()["detail"]]
 
 
-def test_body_that_is_not_json_gets_422(api: TestClient, stack: Stack) -> None:
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_body_that_is_not_json_gets_422(api: TestClient, stack: Stack, token: str) -> None:
     headers = stack.headers() | {"Content-Type": "application/json"}
     response = api.post("/v1/order-lines/score", content=b"{not json", headers=headers)
     assert response.status_code == 422
+    assert "JSON decode error" in response.json()["detail"][0]["msg"], response.json()
+    # Python's json module reads these tokens; they are not JSON, and the parser refuses them as such.
+    text = json.dumps({"lines": [line(stack, quantity_ordered=1.5)]}).replace("1.5", token)
+    response = api.post("/v1/order-lines/score", content=text.encode(), headers=headers)
+    assert response.status_code == 422
+    assert "JSON decode error" in response.json()["detail"][0]["msg"], response.json()
 
 
 def test_as_of_after_the_history_gets_422(api: TestClient, stack: Stack) -> None:

@@ -20,7 +20,8 @@ change a feature at ``as_of``: that is what the leakage tests check.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, Self, TypeAlias
@@ -505,13 +506,15 @@ def history_arrays(index: HistoryIndex, queries: Queries, as_of: pd.Series | np.
 # The query columns the history side reads: the supplier, its group levels and the lane.
 HISTORY_KEY_COLUMNS: Final = ("supplier_id", "category", "supplier_country", "ship_mode")
 _ABSENT: Final = object()
-# One key's supplier features, usual order (in the names' order) and lane lead time.
-_Entry: TypeAlias = tuple[np.ndarray, np.ndarray, float]
+# One key's supplier features and usual order (in the names' order), then its lane lead time, in one row.
+_Entry: TypeAlias = np.ndarray
 
 
-def _key_value(value: object) -> object:
-    # Missing values in any spelling are one key (NaN is not equal to itself, and pd.NA not hashable-equal).
-    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
+def _key_column(values: Any) -> np.ndarray:
+    """Key values as objects, every missing spelling (None, NaN, pd.NA, NaT) as None: one key."""
+    column = np.array(values, dtype=object)
+    column[pd.isna(column)] = None
+    return column
 
 
 class HistoryCache:
@@ -527,34 +530,34 @@ class HistoryCache:
         self.as_of = pd.Timestamp(as_of).normalize()
         self.size = size
         self._entries: dict[tuple[object, ...], _Entry] = {}
-        self._names: dict[tuple[bool, ...], tuple[list[str], list[str]]] = {}
+        # Per set of key columns present: the supplier and usual-order names, and each column's dtype.
+        self._names: dict[tuple[bool, ...], tuple[list[str], list[str], list[np.dtype[Any]]]] = {}
 
     def arrays(self, queries: Queries) -> HistoryArrays:
         """``history_arrays`` of ``queries`` at the cache's as-of day."""
         present = tuple(c in queries for c in HISTORY_KEY_COLUMNS)
-        columns = [
-            list(queries[c]) if here else None for c, here in zip(HISTORY_KEY_COLUMNS, present, strict=True)
-        ]
         rows = _rows(queries, list(HISTORY_KEY_COLUMNS))
-        keys = [
-            (present, *(_ABSENT if values is None else _key_value(values[row]) for values in columns))
-            for row in range(rows)
+        key_columns: list[Iterable[object]] = [
+            _key_column(queries[c]) if here else itertools.repeat(_ABSENT, rows)
+            for c, here in zip(HISTORY_KEY_COLUMNS, present, strict=True)
         ]
+        keys = list(zip(itertools.repeat(present, rows), *key_columns, strict=True))
         # Read once: another thread may empty the cache meanwhile (when full), never change an entry.
-        entries = [self._entries.get(key) for key in keys]
+        entries = list(map(self._entries.get, keys))
         missing = [row for row, entry in enumerate(entries) if entry is None]
         if missing:
             added = self._add(queries, present, [keys[row] for row in missing], missing)
             for row, entry in zip(missing, added, strict=True):
                 entries[row] = entry
-        supplier_names, usual_names = self._names[present]
-        complete = [entry for entry in entries if entry is not None]  # all of them, by now
-        supplier = np.vstack([entry[0] for entry in complete])
-        usual = np.vstack([entry[1] for entry in complete])
+        supplier_names, usual_names, dtypes = self._names[present]
+        table = np.array(entries) if entries else np.empty((0, len(dtypes)))
+        # Back to each column's own dtype (exact: the row holds float64 copies of the values).
+        columns = [table[:, j].astype(dtype, copy=False) for j, dtype in enumerate(dtypes)]
+        width = len(supplier_names)
         return HistoryArrays(
-            {name: supplier[:, j] for j, name in enumerate(supplier_names)},
-            {name: usual[:, j] for j, name in enumerate(usual_names)},
-            np.array([entry[2] for entry in complete]),
+            dict(zip(supplier_names, columns[:width], strict=True)),
+            dict(zip(usual_names, columns[width:-1], strict=True)),
+            columns[-1],
         )
 
     def _add(
@@ -563,10 +566,9 @@ class HistoryCache:
         subset = {c: np.asarray(queries[c])[rows] for c in HISTORY_KEY_COLUMNS if c in queries}
         day = np.full(len(rows), self.as_of.to_datetime64())
         found = history_arrays(self.index, subset, day)
-        self._names[present] = (list(found.supplier), list(found.usual))
-        supplier = np.column_stack(list(found.supplier.values()))
-        usual = np.column_stack(list(found.usual.values()))
-        added = [(supplier[i], usual[i], float(found.lane_lead_time[i])) for i in range(len(keys))]
+        parts = [*found.supplier.values(), *found.usual.values(), found.lane_lead_time]
+        self._names[present] = (list(found.supplier), list(found.usual), [part.dtype for part in parts])
+        added = list(np.column_stack(parts).astype(np.float64))
         if len(self._entries) + len(keys) > self.size:
             self._entries.clear()
         self._entries.update(zip(keys, added, strict=True))

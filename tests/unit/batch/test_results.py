@@ -54,6 +54,34 @@ def test_a_batch_round_trips_with_its_types_and_missing_values(url: str) -> None
     assert results.latest_batch_id(url) == "b1"
 
 
+def test_sqlite_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
+    frame = tables()["suppliers"].assign(
+        ordered_at=pd.to_datetime(["2024-01-31 13:45:07.250001", None, "1999-12-31 00:00:00"], format="ISO8601"),
+        batch_id="b1",
+    )
+    ours = f"sqlite:///{tmp_path / 'ours.db'}"
+    results.write_batch(ours, "b1", {"suppliers": frame.drop(columns="batch_id")}, manifest())
+    # The reference: the same rows through pandas' default insert, SQLAlchemy's parameter processing.
+    reference = sa.create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    columns = ["batch_id", *tables()["suppliers"].columns, "ordered_at"]
+    with reference.begin() as conn:
+        frame[columns].to_sql(
+            "batch_suppliers", conn, index=False, dtype={c: results._sql_type(frame[c]) for c in columns}
+        )
+
+    def stored(url: str | sa.Engine) -> list[tuple[object, ...]]:
+        engine = url if isinstance(url, sa.Engine) else sa.create_engine(url)
+        with engine.connect() as conn:
+            query = sa.text(f"SELECT {', '.join(columns)} FROM batch_suppliers")  # noqa: S608 - test names
+            rows = [tuple(row) for row in conn.execute(query)]
+        engine.dispose()
+        return rows
+
+    expected = stored(reference)
+    assert expected[0][-1] == "2024-01-31 13:45:07.250001" and expected[1][-1] is None
+    assert stored(ours) == expected
+
+
 def test_rewriting_a_batch_replaces_its_rows_and_keeps_the_others(url: str) -> None:
     results.write_batch(url, "b1", tables(), manifest())
     results.write_batch(url, "b2", tables(scale=2.0), manifest("2024-02-29"))

@@ -52,11 +52,12 @@ def test_keys_read_from_a_mapping_and_an_absent_column_is_missing() -> None:
 
 def _assert_same(cached: HistoryArrays, direct: HistoryArrays) -> None:
     assert list(cached.supplier) == list(direct.supplier)
+    assert list(cached.usual) == list(direct.usual)
     for name, values in direct.supplier.items():
-        np.testing.assert_array_equal(cached.supplier[name], values, err_msg=name)
+        np.testing.assert_array_equal(cached.supplier[name], values, err_msg=name, strict=True)
     for name, values in direct.usual.items():
-        np.testing.assert_array_equal(cached.usual[name], values, err_msg=name)
-    np.testing.assert_array_equal(cached.lane_lead_time, direct.lane_lead_time)
+        np.testing.assert_array_equal(cached.usual[name], values, err_msg=name, strict=True)
+    np.testing.assert_array_equal(cached.lane_lead_time, direct.lane_lead_time, strict=True)
 
 
 def test_history_cache_answers_exactly_what_the_index_computes(history: pd.DataFrame) -> None:
