@@ -154,8 +154,9 @@ def _unseen(columns: dict[str, np.ndarray], categories: dict[str, list[str]]) ->
         if column not in columns:
             continue
         values = np.asarray(columns[column], dtype=object)
-        for position in np.flatnonzero((category_codes(values, known) < 0) & ~pd.isna(values)):
-            unseen[position][column] = str(values[position])
+        for position in np.flatnonzero(category_codes(values, known) < 0):
+            if not pd.isna(values[position]):
+                unseen[position][column] = str(values[position])
     return unseen
 
 

@@ -143,8 +143,6 @@ def record_columns(
             columns[name] = _days(values).astype("datetime64[ns]")
         elif name in NUMERIC_FIELDS:
             columns[name] = np.array(values, dtype=np.float64)  # None becomes NaN
-        elif all(type(v) is str for v in values):
-            columns[name] = np.array(values, dtype=object)
         else:
             columns[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
     for name in held:

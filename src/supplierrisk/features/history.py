@@ -510,8 +510,20 @@ _ABSENT: Final = object()
 _Entry: TypeAlias = np.ndarray
 
 
-def _key_column(values: Any) -> np.ndarray:
-    """Key values as objects, every missing spelling (None, NaN, pd.NA, NaT) as None: one key."""
+def _key_value(value: object) -> object:
+    # Missing values in any spelling are one key (NaN is not equal to itself, and pd.NA not hashable-equal).
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
+
+
+def _key_column(values: Any, rows: int) -> Iterable[object]:
+    """Key values with the usual missing spellings (None, NaN, pd.NA) as None: one key for all of them.
+
+    A few rows are checked one by one (numpy's fixed costs would dominate), more in one
+    ``pd.isna`` pass, which also reads NaT as missing. Either is exact: a key only names a
+    cache entry, and every missing spelling gets the same features from the index.
+    """
+    if rows <= FEW_QUERIES:
+        return [_key_value(value) for value in values]
     column = np.array(values, dtype=object)
     column[pd.isna(column)] = None
     return column
@@ -538,7 +550,7 @@ class HistoryCache:
         present = tuple(c in queries for c in HISTORY_KEY_COLUMNS)
         rows = _rows(queries, list(HISTORY_KEY_COLUMNS))
         key_columns: list[Iterable[object]] = [
-            _key_column(queries[c]) if here else itertools.repeat(_ABSENT, rows)
+            _key_column(queries[c], rows) if here else itertools.repeat(_ABSENT, rows)
             for c, here in zip(HISTORY_KEY_COLUMNS, present, strict=True)
         ]
         keys = list(zip(itertools.repeat(present, rows), *key_columns, strict=True))

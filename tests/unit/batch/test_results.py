@@ -56,7 +56,9 @@ def test_a_batch_round_trips_with_its_types_and_missing_values(url: str) -> None
 
 def test_sqlite_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
     frame = tables()["suppliers"].assign(
-        ordered_at=pd.to_datetime(["2024-01-31 13:45:07.250001", None, "1999-12-31 00:00:00"], format="ISO8601"),
+        ordered_at=pd.to_datetime(
+            ["2024-01-31 13:45:07.250001", None, "1999-12-31 00:00:00"], format="ISO8601"
+        ),
         batch_id="b1",
     )
     ours = f"sqlite:///{tmp_path / 'ours.db'}"
@@ -78,7 +80,8 @@ def test_sqlite_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(tmp_path:
         return rows
 
     expected = stored(reference)
-    assert expected[0][-1] == "2024-01-31 13:45:07.250001" and expected[1][-1] is None
+    assert expected[0][-1] == "2024-01-31 13:45:07.250001"
+    assert expected[1][-1] is None
     assert stored(ours) == expected
 
 
