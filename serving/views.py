@@ -13,7 +13,6 @@ import pandas as pd
 from fastapi import HTTPException
 
 from serving import schemas
-from supplierrisk.modeling.encoding import category_codes
 from supplierrisk.modeling.scoring import score_new_line_columns
 from supplierrisk.scenarios import (
     Allocation,
@@ -148,18 +147,6 @@ def _request_columns(body: schemas.ScoreRequest) -> dict[str, np.ndarray]:
     return record_columns(body.lines, absent=POST_OUTCOME_FIELDS)
 
 
-def _unseen(columns: dict[str, np.ndarray], categories: dict[str, list[str]]) -> list[dict[str, str]]:
-    unseen: list[dict[str, str]] = [{} for _ in range(len(columns["supplier_id"]))]
-    for column, known in categories.items():
-        if column not in columns:
-            continue
-        values = np.asarray(columns[column], dtype=object)
-        for position in np.flatnonzero(category_codes(values, known) < 0):
-            if not pd.isna(values[position]):
-                unseen[position][column] = str(values[position])
-    return unseen
-
-
 def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
     """Score the request's lines with the OTD champion as of the request's (or the store's) day.
 
@@ -189,7 +176,7 @@ def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
         )
     lines = _request_columns(body)
     scored = score_new_line_columns(
-        loaded.model, at, lines, as_of, explain=body.explain, top=body.top_drivers
+        loaded.model, at, lines, as_of, explain=body.explain, top=body.top_drivers, unseen=True
     )
     rows_by_supplier = current.store.rows_by_supplier
     columns: dict[str, list[Any]] = {
@@ -200,7 +187,7 @@ def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
         "risk_band": scored["risk_band"].tolist(),
         **{name: np.asarray(scored[name], dtype=float).tolist() for name in DELAY_COLUMNS},
         "known_supplier": [supplier in rows_by_supplier for supplier in lines["supplier_id"]],
-        "unseen_values": _unseen(lines, loaded.model.categories),
+        "unseen_values": scored["unseen_values"].tolist(),
         "drivers": [[_driver(d).model_dump() for d in row] for row in scored["drivers"]]
         if body.explain
         else [None] * len(lines["supplier_id"]),

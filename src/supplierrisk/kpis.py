@@ -305,6 +305,25 @@ def _quantity_and_price_kpis(acc: _Acc, k: _KnownLines, params: KpiParams) -> di
     return out
 
 
+# The history columns the KPIs read (besides the grouping keys); lines are never modified.
+_KPI_INPUTS: Final = frozenset(
+    {
+        "supplier_id",
+        "category",
+        "order_date",
+        "promised_date",
+        "delivered_date",
+        "quantity_ordered",
+        "quantity_received",
+        "quantity_rejected",
+        "unit_price",
+        "invoice_unit_price",
+        "currency",
+        PROMISED_DATE_FIRST,
+    }
+)
+
+
 def compute_kpis(
     history: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -329,7 +348,10 @@ def compute_kpis(
     exists = order_all <= t
     for key in by_keys:
         exists &= history[key].notna().to_numpy()
-    lines = history.loc[exists]
+    # Only the columns the KPIs read, and no copy when every line counts: at ten million lines
+    # copying a wide history was half the cost of a call.
+    columns = [c for c in history.columns if c in _KPI_INPUTS or c in by_keys]
+    lines = history if exists.all() else history.loc[exists, columns]
     codes, keys = _group_codes(lines, by_keys)
     acc = _Acc(codes, len(keys))
     k = _known_lines(lines, order_all[exists], t, window_days, float(params.on_time_tolerance_days))

@@ -587,3 +587,18 @@ def test_quarterly_kpis_judge_each_quarter_as_known_at_its_end() -> None:
     assert table["otd_rate_hi"].iloc[0] == pytest.approx(float(hi))
     with pytest.raises(ValueError, match="quarters must be at least 1"):
         quarterly_kpis(frame, pd.Timestamp("2024-07-15"), ["supplier_id"], quarters=0)
+
+
+def test_kpis_leave_the_history_untouched_and_ignore_columns_they_do_not_read() -> None:
+    frame = history(
+        line(delivered="2024-06-18"),
+        line(supplier="S2", category=None, delivered="2024-06-25"),
+        line(supplier="S2", order="2024-06-02", promised="2024-06-10"),
+    )
+    later = history(line(order=(AS_OF + pd.Timedelta(days=1)).date().isoformat()))
+    for lines in (frame, pd.concat([frame, later], ignore_index=True)):  # every line counts / some do not
+        wide = lines.assign(ship_mode="Air", extra_colour="red")
+        before = wide.copy(deep=True)
+        for by in (["supplier_id"], ["category"], ["supplier_id", "category"]):
+            pd.testing.assert_frame_equal(kpis(wide, by), kpis(lines, by))
+        pd.testing.assert_frame_equal(wide, before)

@@ -110,6 +110,32 @@ def encode_features(
     return Encoded(out, list(names))
 
 
+def unseen_by_row(
+    columns: Mapping[str, Any],
+    categories: dict[str, list[str]],
+    rows: int,
+    encoded: Encoded | None = None,
+) -> np.ndarray:
+    """Per row, a dict of its categorical values training never saw, by column (missing is not unseen).
+
+    ``columns`` holds the rows' raw values by name. With the rows' ``encoded`` matrix the
+    codes are read from it (NaN there: missing or unseen) instead of being looked up again.
+    """
+    unseen: list[dict[str, str]] = [{} for _ in range(rows)]
+    for column, known in categories.items():
+        if column not in columns:
+            continue
+        values = np.asarray(columns[column], dtype=object)
+        if encoded is not None and column in encoded.names:
+            candidates = np.isnan(encoded.column(column))
+        else:
+            candidates = category_codes(values, known) < 0
+        for position in np.flatnonzero(candidates):
+            if not pd.isna(values[position]):
+                unseen[position][column] = str(values[position])
+    return np.fromiter(unseen, dtype=object, count=rows)
+
+
 def prediction_threads(rows: int) -> dict[str, Any]:
     """One thread for small inputs: starting the OpenMP team costs more than a few rows take."""
     return {"num_threads": 1} if rows < 200 else {}

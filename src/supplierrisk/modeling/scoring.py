@@ -24,6 +24,7 @@ from supplierrisk.features.suppliers import SupplierHistoryIndex, active_snapsho
 from supplierrisk.labels import open_lines
 from supplierrisk.modeling.disruption import DISRUPTION_OUTPUTS, DisruptionModel
 from supplierrisk.modeling.drivers import category_medians, explain_rows, recent_change
+from supplierrisk.modeling.encoding import unseen_by_row
 from supplierrisk.modeling.otd import OTD_OUTPUTS, OtdModel
 
 LINE_KEYS = ("po_id", "line_id", "supplier_id")
@@ -68,13 +69,15 @@ def score_new_line_columns(
     as_of: pd.Timestamp,
     explain: bool = False,
     top: int = 3,
+    unseen: bool = False,
 ) -> dict[str, np.ndarray]:
     """Scores of lines that need not be in the store (a PO being created), by column, drivers on request.
 
     ``lines`` is a frame or its columns as arrays by name. Features are built as of
     ``as_of`` (at most the history's as-of) from the index, exactly as for batch scoring
     and training. Without drivers nothing becomes a frame (the cost that dominates a few
-    lines). Drivers come from LightGBM contributions and are computed only when asked for.
+    lines). Drivers come from LightGBM contributions and are computed only when asked for;
+    with ``unseen``, ``unseen_values`` holds each line's values training never saw.
     """
     if as_of > at.as_of:
         raise ValueError(f"as-of {as_of.date()} is after the history's last day {at.as_of.date()}")
@@ -94,7 +97,11 @@ def score_new_line_columns(
             features.numeric_extras,
             cache,
         )
-        return keys | model.predict_columns(model.classifier.encode(arrays))[0]
+        encoded = model.classifier.encode(arrays)
+        scored = keys | model.predict_columns(encoded)[0]
+        if unseen:
+            scored["unseen_values"] = unseen_by_row(lines, model.categories, rows, encoded)
+        return scored
     index = at.index_for(model.feature_config)
     frame = line_features(
         model, index, lines if isinstance(lines, pd.DataFrame) else pd.DataFrame(lines), as_of
@@ -108,6 +115,8 @@ def score_new_line_columns(
         severe_days=model.feature_config.severe_delay_days,
     )
     scored["drivers"] = drivers["drivers"].to_numpy()
+    if unseen:
+        scored["unseen_values"] = unseen_by_row(lines, model.categories, rows)
     return scored
 
 
