@@ -189,5 +189,9 @@ def has_values(history: pd.DataFrame, field: str) -> bool:
 
 
 def _as_object_strings(col: pd.Series) -> pd.Series:
+    if col.dtype == object:
+        # A stored history is already objects: only its missing values need a pass, and often none.
+        present = col.notna()
+        return col if bool(present.all()) else col.where(present, None)
     values = col.astype(object)
     return values.where(values.notna(), None)
