@@ -81,7 +81,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from supplierrisk.schema import PROMISED_DATE_FIRST, has_values
+from supplierrisk.schema import DATE_FIELDS, NUMERIC_FIELDS, PROMISED_DATE_FIRST, has_values
 from supplierrisk.settings import Settings
 
 BY_OPTIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -307,20 +307,7 @@ def _quantity_and_price_kpis(acc: _Acc, k: _KnownLines, params: KpiParams) -> di
 
 # The history columns the KPIs read (besides the grouping keys); lines are never modified.
 _KPI_INPUTS: Final = frozenset(
-    {
-        "supplier_id",
-        "category",
-        "order_date",
-        "promised_date",
-        "delivered_date",
-        "quantity_ordered",
-        "quantity_received",
-        "quantity_rejected",
-        "unit_price",
-        "invoice_unit_price",
-        "currency",
-        PROMISED_DATE_FIRST,
-    }
+    {"supplier_id", "category", "currency", *DATE_FIELDS, *NUMERIC_FIELDS, PROMISED_DATE_FIRST}
 )
 
 
