@@ -152,7 +152,7 @@ def score(current: Deployment, body: schemas.ScoreRequest) -> dict[str, Any]:
 
     Returns the ``ScoreResponse`` body as plain values, built column by column: at 1,000
     lines a pydantic object per line would cost more than the model itself. Floats may be
-    NaN: ``json_bytes`` writes them as null. The tests validate these bodies against
+    NaN: ``score_json`` writes them as null. The tests validate these bodies against
     ``ScoreResponse``.
     """
     loaded = current.models.get("otd")
