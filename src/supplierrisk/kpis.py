@@ -337,8 +337,10 @@ def compute_kpis(
         exists &= history[key].notna().to_numpy()
     # Only the columns the KPIs read, and no copy when every line counts: at ten million lines
     # copying a wide history was half the cost of a call.
-    columns = [c for c in history.columns if c in _KPI_INPUTS or c in by_keys]
-    lines = history if exists.all() else history.loc[exists, columns]
+    if exists.all():
+        lines = history
+    else:
+        lines = history.loc[exists, [c for c in history.columns if c in _KPI_INPUTS or c in by_keys]]
     codes, keys = _group_codes(lines, by_keys)
     acc = _Acc(codes, len(keys))
     k = _known_lines(lines, order_all[exists], t, window_days, float(params.on_time_tolerance_days))

@@ -128,8 +128,8 @@ def _insert_rows(table: Any, conn: Connection, keys: list[str], rows: Iterable[t
 
 
 def _sqlite_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Date-time columns as the text SQLAlchemy stores in SQLite (so ``_insert_rows`` writes the same)."""
-    columns = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    """Naive date-time columns as the text SQLAlchemy stores in SQLite (so ``_insert_rows`` writes the same)."""
+    columns = [c for c in frame.columns if pd.api.types.is_datetime64_dtype(frame[c])]
     if not columns:
         return frame
     out = frame.copy(deep=False)
@@ -148,8 +148,11 @@ def _replace_rows(conn: Connection, table: str, frame: pd.DataFrame, identifier:
         conn.execute(sa.delete(existing).where(existing.c.batch_id == identifier))
         _ensure_columns(conn, table, frame)
     dialect = conn.dialect.name
-    method = {"postgresql": _copy_rows, "sqlite": _insert_rows}.get(dialect)
-    rows = _sqlite_datetimes(frame) if dialect == "sqlite" else frame
+    method = _copy_rows if dialect == "postgresql" else None
+    rows = frame
+    # Time-zone-aware columns keep SQLAlchemy's own conversion (no batch table has one today).
+    if dialect == "sqlite" and not any(isinstance(dtype, pd.DatetimeTZDtype) for dtype in frame.dtypes):
+        method, rows = _insert_rows, _sqlite_datetimes(frame)
     rows.to_sql(
         table,
         conn,

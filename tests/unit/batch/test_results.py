@@ -85,6 +85,19 @@ def test_sqlite_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(tmp_path:
     assert stored(ours) == expected
 
 
+def test_sqlite_time_zone_aware_columns_round_trip_through_sqlalchemys_path(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    stamps = pd.to_datetime(["2024-01-31 13:45:07", "2024-02-01 00:00:00", None]).tz_localize("UTC")
+    frame = tables()["suppliers"].assign(scored_at=stamps)
+    results.write_batch(url, "b1", {"suppliers": frame}, manifest())
+    stored = results.read_table(url, "suppliers", "b1")
+    assert stored["scored_at"].notna().tolist() == [True, True, False]
+    assert pd.to_datetime(stored["scored_at"]).dt.tz_localize(None).tolist()[:2] == [
+        pd.Timestamp("2024-01-31 13:45:07"),
+        pd.Timestamp("2024-02-01"),
+    ]
+
+
 def test_rewriting_a_batch_replaces_its_rows_and_keeps_the_others(url: str) -> None:
     results.write_batch(url, "b1", tables(), manifest())
     results.write_batch(url, "b2", tables(scale=2.0), manifest("2024-02-29"))
