@@ -97,13 +97,7 @@ class LogisticScorer(Scorer):
         self.categories_ = categories
         matrix = self.encode(X).matrix
         self.numeric_ = [j for j, n in enumerate(self.feature_names_) if n not in categories]
-        values = matrix[:, self.numeric_]
-        with np.errstate(all="ignore"):
-            self.medians_ = np.nan_to_num(np.nanmedian(values, axis=0)) if len(values) else np.zeros(0)
-            filled = np.where(np.isnan(values), self.medians_, values)
-            self.means_ = filled.mean(axis=0) if len(filled) else np.zeros(len(self.numeric_))
-            std = filled.std(axis=0) if len(filled) else np.ones(len(self.numeric_))
-        self.scales_ = np.where(std > 0, std, 1.0)
+        self._learn_scaling(matrix[:, self.numeric_])
         self.levels_: dict[int, np.ndarray] = {}
         for j, name in enumerate(self.feature_names_):
             if name in categories:
@@ -111,24 +105,44 @@ class LogisticScorer(Scorer):
                 known, counts = np.unique(codes[~np.isnan(codes)], return_counts=True)
                 self.levels_[j] = known[counts >= MIN_LEVEL_ROWS]
         design, self.owner_ = self._design(matrix)
+        # Only the design is needed from here: at 1M lines each dropped copy is hundreds of MB.
+        del matrix
         self.model_ = LogisticRegression(C=self.c, max_iter=2000, random_state=self.seed)
         self.model_.fit(design, np.asarray(y, dtype=int))
         self.design_mean_ = design.mean(axis=0)
         return self
 
+    def _learn_scaling(self, values: np.ndarray) -> None:
+        """Medians (for missing values), means and scales of the numeric columns."""
+        with np.errstate(all="ignore"):
+            self.medians_ = np.nan_to_num(np.nanmedian(values, axis=0)) if len(values) else np.zeros(0)
+            filled = np.where(np.isnan(values), self.medians_, values)
+            self.means_ = filled.mean(axis=0) if len(filled) else np.zeros(len(self.numeric_))
+            std = filled.std(axis=0) if len(filled) else np.ones(len(self.numeric_))
+        self.scales_ = np.where(std > 0, std, 1.0)
+
     def _design(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The model's inputs and, per input column, the index of the feature it comes from."""
-        values = matrix[:, self.numeric_]
-        blocks = [(np.where(np.isnan(values), self.medians_, values) - self.means_) / self.scales_]
+        """The model's inputs and, per input column, the index of the feature it comes from.
+
+        Written into one preallocated matrix, block by block, instead of stacking copies.
+        """
+        width = len(self.numeric_) + sum(len(levels) + 1 for levels in self.levels_.values())
+        design = np.empty((len(matrix), width))
+        numeric = design[:, : len(self.numeric_)]
+        numeric[...] = matrix[:, self.numeric_]
+        np.copyto(numeric, self.medians_, where=np.isnan(numeric))
+        numeric -= self.means_
+        numeric /= self.scales_
         owners = [np.asarray(self.numeric_, dtype=np.int64)]
+        start = len(self.numeric_)
         for j, levels in self.levels_.items():
-            codes = matrix[:, j]
-            onehot = (codes[:, None] == levels[None, :]).astype(float)
+            onehot = design[:, start : start + len(levels)]
+            onehot[...] = matrix[:, j, None] == levels[None, :]
             # Missing, rare and unseen values share one column: scikit-learn's "infrequent" bucket.
-            other = (~onehot.any(axis=1)).astype(float)[:, None]
-            blocks.append(np.hstack([onehot, other]))
+            design[:, start + len(levels)] = ~onehot.any(axis=1)
             owners.append(np.full(len(levels) + 1, j, dtype=np.int64))
-        return np.hstack(blocks), np.concatenate(owners)
+            start += len(levels) + 1
+        return design, np.concatenate(owners)
 
     def decision(self, encoded: Encoded) -> np.ndarray:
         """Log-odds from encoded rows."""

@@ -47,6 +47,34 @@ def test_logistic_unseen_and_missing_levels_share_the_other_column() -> None:
     assert z[0] != pytest.approx(z[2])
 
 
+def test_logistic_design_is_standardised_numerics_then_one_hot_and_other_per_category() -> None:
+    features, y = frame(2000)
+    features.loc[:4, "ship_mode"] = "Rail"  # rare: below the level-row minimum, so "other"
+    scorer = LogisticScorer(("ship_mode",), seed=0).fit(
+        features, y, training_categories(features, ["ship_mode"])
+    )
+    probe, _ = frame(40, seed=2)
+    probe.loc[0, "ship_mode"] = "Barge"  # unseen
+    probe.loc[1, "ship_mode"] = None
+    design, owners = scorer._design(scorer.encode(probe).matrix)
+    x = probe["x"].to_numpy()
+    known = features["x"].dropna()
+    filled = np.where(np.isnan(features["x"]), known.median(), features["x"])
+    expected_x = (np.where(np.isnan(x), known.median(), x) - filled.mean()) / filled.std()
+    modes = probe["ship_mode"].to_numpy()
+    expected = np.column_stack(
+        [expected_x, probe["sup_late_rate_365d"].to_numpy()]
+        + [modes == level for level in ("Air", "Ocean", "Truck")]
+        + [~np.isin(modes, ["Air", "Ocean", "Truck"])]
+    )
+    rate = features["sup_late_rate_365d"]
+    expected[:, 1] = (expected[:, 1] - rate.mean()) / rate.std(ddof=0)
+    assert np.allclose(design, expected)
+    assert list(design[:2, -1]) == [1, 1]  # unseen and missing: the "other" column only
+    assert design[:2, 2:5].sum() == 0
+    assert list(owners) == [0, 1, 2, 2, 2, 2]
+
+
 def test_trailing_rate_raw_is_the_rate_and_fitted_is_monotone() -> None:
     features, y = frame(2000)
     categories = training_categories(features, ["ship_mode"])
