@@ -1,15 +1,19 @@
 """Cells of mixed kinds to text and numbers; control characters and undecodable bytes."""
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 
 from supplierrisk.ingest import to_canonical
 from supplierrisk.ingest.cells import (
+    CONTROL_CHARACTERS,
+    UNDECODABLE_BYTES,
     cell_kinds,
     control_character_mask,
     parse_numbers,
+    strip_cells,
     strip_control_characters,
     to_text,
     visible,
@@ -46,6 +50,40 @@ def test_control_characters_and_bad_bytes_are_found_shown_and_stripped() -> None
     assert visible("SUP\x00") == "SUP\\x00"
     assert visible("X\udcff") == "X\\xff"
     assert strip_control_characters(text).tolist() == ["SUP", "Müller", "X", None]
+
+
+def test_the_whitespace_search_sees_exactly_what_strip_removes() -> None:
+    # The skip is only safe if the regex's whitespace is str.isspace, over every code point.
+    characters = [chr(c) for c in range(0x110000)]
+    searched = [re.fullmatch(r"\s", ch) is not None for ch in characters]
+    assert searched == [ch.isspace() for ch in characters]
+
+
+def test_no_printable_character_is_a_control_character_or_an_undecodable_byte() -> None:
+    # The clean-column skip in control_character_mask rests on this, over every code point.
+    flagged = [
+        chr(c) for c in range(0x110000) if CONTROL_CHARACTERS.match(chr(c)) or UNDECODABLE_BYTES.match(chr(c))
+    ]
+    assert len(flagged) == 30 + 128
+    assert not any(ch.isprintable() for ch in flagged)
+
+
+def test_cells_are_stripped_whatever_the_padding_and_left_alone_without_any() -> None:
+    padded = ["P1", "\u00a0P2", "P3\t", "", "P 4", "P5\n", "\u3000"]
+    assert strip_cells(pd.Series(padded)).tolist() == [v.strip() for v in padded]
+    for one in [*padded[1:3], *padded[5:], " "]:
+        for cells in (["A", one, "B"], [one, "B"], ["A", one], [one], ["", one, ""]):
+            assert strip_cells(pd.Series(cells)).tolist() == [v.strip() for v in cells]
+    plain = pd.Series(["A", "", "B C", "D\x00 E"])
+    assert strip_cells(plain).tolist() == ["A", "", "B C", "D\x00 E"]
+
+
+def test_number_marks_are_removed_only_where_present_in_any_cell() -> None:
+    values, bad = parse_numbers(pd.Series(["1 000,5", "2,25", "3"], dtype=object), MISSING, ",", ".")
+    assert values.tolist() == [1000.5, 2.25, 3.0]
+    assert not bad.any()
+    values, _ = parse_numbers(pd.Series(["1.5", "2"], dtype=object), MISSING, ".", ",")
+    assert values.tolist() == [1.5, 2.0]
 
 
 MAPPING = {
