@@ -39,6 +39,7 @@ from supplierrisk.synth import SynthConfig, generate_history
 
 
 def peak_gb() -> float:
+    """Peak RSS in binary gigabytes (GiB), as every bench here reports it."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 

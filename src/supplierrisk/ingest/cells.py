@@ -198,8 +198,8 @@ def parse_numbers(
         cleaned = text.dropna().astype(str)
         joined = "\x00".join(cleaned.tolist())
         # Each replacement only when some cell holds its mark: most exports have plain numbers.
-        for mark, by in ((" ", ""), (thousands or "", ""), (decimal if decimal != "." else "", ".")):
-            if mark and mark in joined:
+        for mark, by in ((" ", ""), (thousands, ""), (decimal, ".")):
+            if mark and mark != by and mark in joined:
                 cleaned = cleaned.str.replace(mark, by, regex=False)
         parsed = pd.to_numeric(cleaned, errors="coerce").astype("float64")
         values.loc[parsed.index] = parsed
