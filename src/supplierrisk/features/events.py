@@ -7,6 +7,9 @@ arrays and binary search (O((n + q) log n)), never by looping over history.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Executor, Future
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +21,8 @@ NO_DAY = np.int64(-1)
 # Up to this many query rows (online scoring) take paths without per-call pandas or per-column costs:
 # the same results, but fixed costs per call would otherwise dominate one line.
 FEW_QUERIES = 64
+# Event indexes built at once, at most: each holds a few copies of its columns while it sorts.
+MAX_BUILD_WORKERS = 4
 
 
 def day_numbers(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
@@ -27,6 +32,22 @@ def day_numbers(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     days = values.astype("datetime64[D]").astype(np.int64) + DAY_OFFSET
     days[missing] = NO_DAY
     return days
+
+
+def build_workers() -> int:
+    """Threads that build event indexes: the CPUs this process may run on, at most ``MAX_BUILD_WORKERS``."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return max(1, min(MAX_BUILD_WORKERS, len(usable)))
+
+
+def submit_index(
+    pool: Executor, group: np.ndarray, day: np.ndarray, *columns: np.ndarray, keep_values: bool = False
+) -> Future[EventIndex]:
+    """An ``EventIndex`` of ``columns`` built on ``pool`` (sorts and grouped sums release the GIL).
+
+    The index stacks the columns itself, so a queued build holds only its columns.
+    """
+    return pool.submit(EventIndex, group, day, list(columns), keep_values=keep_values)
 
 
 def _event_order(key: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -60,17 +81,26 @@ class EventIndex:
     """
 
     def __init__(
-        self, group: np.ndarray, day: np.ndarray, values: np.ndarray, keep_values: bool = False
+        self,
+        group: np.ndarray,
+        day: np.ndarray,
+        values: np.ndarray | list[np.ndarray],
+        keep_values: bool = False,
     ) -> None:
         keep = (day != NO_DAY) & (group >= 0)
         # One int64 key sorts faster than a two-key lexsort, with the same (stable) order.
         key = group[keep].astype(np.int64) * GROUP_SHIFT + day[keep].astype(np.int64)
-        values = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
-        order = _event_order(key, values)
+        if isinstance(values, list):
+            # Columns are stacked here from their kept rows: the only full copy, freed once sorted.
+            kept = np.column_stack([np.asarray(column, dtype="float64")[keep] for column in values])
+        else:
+            kept = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
+        del values
+        order = _event_order(key, kept)
         self.key = key[order]
         del key
-        sorted_values = values[order]
-        del values, order
+        sorted_values = kept[order]
+        del kept, order
         self._width = int(sorted_values.shape[1])
         self._starts = _group_starts(self.key)
         # Cumulative sums restart at each group so large groups never swamp small ones.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, Self, TypeAlias
@@ -30,7 +31,14 @@ import numpy as np
 import pandas as pd
 
 from supplierrisk.features.config import BUILD_SETTINGS, FeatureConfig
-from supplierrisk.features.events import FEW_QUERIES, NO_DAY, EventIndex, day_numbers
+from supplierrisk.features.events import (
+    FEW_QUERIES,
+    NO_DAY,
+    EventIndex,
+    build_workers,
+    day_numbers,
+    submit_index,
+)
 from supplierrisk.schema import has_values
 
 
@@ -298,7 +306,7 @@ _USUAL_ORDER: Final[list[int]] = [
 class HistoryIndex:
     """Event indexes over one canonical history, queried as of any day."""
 
-    def __init__(self, history: pd.DataFrame, config: FeatureConfig) -> None:
+    def __init__(self, history: pd.DataFrame, config: FeatureConfig, workers: int | None = None) -> None:
         self.config = config
         self.has_otif = has_values(history, "quantity_received") and has_values(history, "quantity_ordered")
         self.has_value = has_values(history, "unit_price") and has_values(history, "quantity_ordered")
@@ -306,50 +314,47 @@ class HistoryIndex:
             name: cols for name, cols in GROUP_LEVELS.items() if all(has_values(history, c) for c in cols)
         }
         self.supplier = GroupCoder(history[["supplier_id"]])
-        self._build(history, line_outcomes(history, config), self.supplier.codes(history[["supplier_id"]]))
+        outcomes = line_outcomes(history, config)
+        sup = self.supplier.codes(history[["supplier_id"]])
+        # The indexes are independent: built on threads, each the same as built alone.
+        with ThreadPoolExecutor(workers or build_workers(), thread_name_prefix="event-index") as pool:
+            self._build(history, outcomes, sup, pool)
 
-    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray) -> None:
-        """Build the event indexes; subclasses extend this to index more facts."""
+    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor) -> None:
+        """Build the event indexes on ``pool``; subclasses extend this to index more facts."""
         config = self.config
-        self.lane = GroupCoder(history[["supplier_id", "ship_mode", "category"]])
-        lane = self.lane.codes(history[["supplier_id", "ship_mode", "category"]])
         ones = np.ones(len(history))
+        late = out.late.astype(float)
         otif_n = out.has_quantities.astype(float)
         otif_hit = (out.in_full & out.has_quantities).astype(float)
-        outcome_values = np.column_stack([ones, out.late.astype(float), otif_n, otif_hit])
-        self.outcome = EventIndex(sup, out.known_day, outcome_values, keep_values=True)
-        self.severe = EventIndex(np.where(out.severe, sup, -1), out.severe_day, ones)
-        self.late = EventIndex(np.where(out.late, sup, -1), out.known_day, ones)
+        outcome = submit_index(pool, sup, out.known_day, ones, late, otif_n, otif_hit, keep_values=True)
+        severe = submit_index(pool, np.where(out.severe, sup, -1), out.severe_day, ones)
+        late_lines = submit_index(pool, np.where(out.late, sup, -1), out.known_day, ones)
         delivered_days = np.where(out.delivered, out.delivered_day, NO_DAY)
         threshold_hits = [(out.delay_days >= b).astype(float) for b in config.delay_thresholds_days]
-        self.delivered = EventIndex(
-            sup,
-            delivered_days,
-            np.column_stack(
-                [ones, out.delay_days, out.lead_time_days, out.lead_time_days**2, out.value, *threshold_hits]
-            ),
-        )
+        delay_and_lead = [out.delay_days, out.lead_time_days, out.lead_time_days**2, out.value]
+        delivered = submit_index(pool, sup, delivered_days, ones, *delay_and_lead, *threshold_hits)
         promised_lead = (out.promised_day - out.order_day).astype(float)
-        log_value = _log1p_safe(out.value)
-        log_qty = _log1p_safe(out.quantity)
-        self.ordered = EventIndex(
-            sup, out.order_day, np.column_stack([ones, promised_lead, log_value, log_qty, out.value])
-        )
+        order_sizes = [promised_lead, _log1p_safe(out.value), _log1p_safe(out.quantity), out.value]
+        ordered = submit_index(pool, sup, out.order_day, ones, *order_sizes)
         due_day = out.promised_day + config.on_time_tolerance_days
-        self.due = EventIndex(sup, due_day, np.column_stack([ones, out.value]))
+        due = submit_index(pool, sup, due_day, ones, out.value)
         resolved_day = np.where(out.delivered, np.maximum(out.delivered_day, due_day), NO_DAY)
-        self.due_resolved = EventIndex(sup, resolved_day, np.column_stack([ones, out.value]))
-        self.lane_delivered = EventIndex(lane, delivered_days, np.column_stack([ones, out.lead_time_days]))
-        self.groups: dict[str, tuple[GroupCoder, EventIndex]] = {}
+        due_resolved = submit_index(pool, sup, resolved_day, ones, out.value)
+        self.lane = GroupCoder(history[["supplier_id", "ship_mode", "category"]])
+        lane = self.lane.codes(history[["supplier_id", "ship_mode", "category"]])
+        lane_delivered = submit_index(pool, lane, delivered_days, ones, out.lead_time_days)
+        groups: dict[str, tuple[GroupCoder, Future[EventIndex]]] = {}
         for name, cols in self.group_levels.items():
             coder = GroupCoder(history[cols])
-            codes = coder.codes(history[cols])
-            values = np.column_stack([ones, out.late.astype(float), out.severe.astype(float)])
-            # A line's severity is only known at its severe day; count it in group rates from then.
-            self.groups[name] = (coder, EventIndex(codes, out.known_day, values[:, :2]))
-        self.overall = EventIndex(
-            np.zeros(len(history), dtype=np.int64), out.known_day, outcome_values[:, :2]
-        )
+            # A line's severity is only known at its severe day; group rates count lateness alone.
+            groups[name] = (coder, submit_index(pool, coder.codes(history[cols]), out.known_day, ones, late))
+        overall = submit_index(pool, np.zeros(len(history), dtype=np.int64), out.known_day, ones, late)
+        self.outcome, self.severe, self.late = outcome.result(), severe.result(), late_lines.result()
+        self.delivered, self.ordered = delivered.result(), ordered.result()
+        self.due, self.due_resolved = due.result(), due_resolved.result()
+        self.lane_delivered, self.overall = lane_delivered.result(), overall.result()
+        self.groups = {name: (coder, index.result()) for name, (coder, index) in groups.items()}
 
     def needs_rebuild(self, config: FeatureConfig) -> bool:
         """True when ``config`` differs in a setting the indexes are built with."""

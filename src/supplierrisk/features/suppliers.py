@@ -18,12 +18,13 @@ line features; the leakage tests cover these features too.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from supplierrisk.features.events import GROUP_SHIFT, NO_DAY, EventIndex, day_numbers
+from supplierrisk.features.events import GROUP_SHIFT, NO_DAY, EventIndex, day_numbers, submit_index
 from supplierrisk.features.history import (
     GROUP_LEVELS,
     LINES,
@@ -134,48 +135,60 @@ def _first_by_score(rows: np.ndarray, score: np.ndarray, tie_rank: np.ndarray, n
 class SupplierHistoryIndex(HistoryIndex):
     """``HistoryIndex`` plus the supplier-level indexes of the disruption snapshots."""
 
-    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray) -> None:
-        super()._build(history, out, sup)
-        self.first_order_date = pd.Timestamp(history["order_date"].min())
-        self.promised = _PromisedLines(sup, out)
+    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor) -> None:
         ones = np.ones(len(history))
         severe = out.severe.astype(float)
-        self.severity = EventIndex(sup, out.severe_day, np.column_stack([ones, severe]))
+        # Submitted before the line indexes, so the workers are busy while those are set up.
+        severity = submit_index(pool, sup, out.severe_day, ones, severe)
         with_fill = out.delivered & ~np.isnan(out.ordered) & ~np.isnan(out.received)
-        self.fill = EventIndex(
+        fill = submit_index(
+            pool,
             np.where(with_fill, sup, -1),
             out.delivered_day,
-            np.column_stack([np.nan_to_num(out.received), np.nan_to_num(out.ordered)]),
+            np.nan_to_num(out.received),
+            np.nan_to_num(out.ordered),
         )
-        self.group_severity: dict[str, tuple[GroupCoder, EventIndex]] = {}
-        for name, (coder, _) in self.groups.items():
-            if name not in SEVERITY_GROUPS:
-                continue
-            codes = coder.codes(history[GROUP_LEVELS[name]])
-            self.group_severity[name] = (
+        everyone = np.zeros(len(history), dtype=np.int64)
+        overall_severity = submit_index(pool, everyone, out.severe_day, ones, severe)
+        self.promised = _PromisedLines(sup, out)
+        self.first_order_date = pd.Timestamp(history["order_date"].min())
+        super()._build(history, out, sup, pool)
+        group_severity = {
+            name: (
                 coder,
-                EventIndex(codes, out.severe_day, np.column_stack([ones, severe])),
+                submit_index(pool, coder.codes(history[GROUP_LEVELS[name]]), out.severe_day, ones, severe),
             )
-        self.overall_severity = EventIndex(
-            np.zeros(len(history), dtype=np.int64), out.severe_day, np.column_stack([ones, severe])
-        )
+            for name, (coder, _) in self.groups.items()
+            if name in SEVERITY_GROUPS
+        }
         # Spend when prices are known, else line counts: what "share of a category" is measured in.
         weight = out.value if self.has_value else ones
         order_values = np.column_stack([ones, weight])
-        self.categories: _SupplierPairs | None = None
-        self.category_orders: tuple[GroupCoder, EventIndex] | None = None
+        categories = countries = category_orders = None
         if "category" in self.group_levels:
-            self.categories = _SupplierPairs(history, "category", self.supplier, out.order_day, order_values)
+            categories = pool.submit(
+                _SupplierPairs, history, "category", self.supplier, out.order_day, order_values
+            )
             coder = self.groups["category"][0]
-            self.category_orders = (
+            category_orders = (
                 coder,
-                EventIndex(coder.codes(history[["category"]]), out.order_day, order_values),
+                submit_index(pool, coder.codes(history[["category"]]), out.order_day, ones, weight),
             )
-        self.countries: _SupplierPairs | None = None
         if "country" in self.group_levels:
-            self.countries = _SupplierPairs(
-                history, "supplier_country", self.supplier, out.order_day, order_values
+            countries = pool.submit(
+                _SupplierPairs, history, "supplier_country", self.supplier, out.order_day, order_values
             )
+        self.severity, self.fill, self.overall_severity = (
+            severity.result(),
+            fill.result(),
+            overall_severity.result(),
+        )
+        self.group_severity = {
+            name: (coder, index.result()) for name, (coder, index) in group_severity.items()
+        }
+        self.categories = categories.result() if categories else None
+        self.category_orders = (category_orders[0], category_orders[1].result()) if category_orders else None
+        self.countries = countries.result() if countries else None
 
     def known_suppliers(self) -> np.ndarray:
         """Every supplier id in the indexed history."""

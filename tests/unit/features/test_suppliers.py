@@ -179,6 +179,34 @@ def test_reconfigured_index_equals_a_fresh_one(small: pd.DataFrame) -> None:
         SupplierHistoryIndex(small, CONFIG).reconfigured(FeatureConfig(severe_delay_days=7))
 
 
+def _held_arrays(obj: object, path: str, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every array an index holds (event indexes, coders, pairs), by attribute path."""
+    if isinstance(obj, np.ndarray | pd.Index):
+        out[path] = np.asarray(obj)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _held_arrays(value, f"{path}[{key}]", out)
+    elif isinstance(obj, tuple | list):
+        for position, value in enumerate(obj):
+            _held_arrays(value, f"{path}[{position}]", out)
+    elif type(obj).__module__.startswith("supplierrisk.features"):
+        for name, value in vars(obj).items():
+            _held_arrays(value, f"{path}.{name}", out)
+    return out
+
+
+def test_indexes_built_on_threads_equal_indexes_built_one_at_a_time() -> None:
+    history = random_history(3, n=3000, suppliers=40)
+    alone = _held_arrays(SupplierHistoryIndex(history, CONFIG, workers=1), "index", {})
+    threaded = _held_arrays(SupplierHistoryIndex(history, CONFIG, workers=4), "index", {})
+    assert threaded.keys() == alone.keys()
+    expected = {"index.outcome._cumsum", "index.groups[category][1].key", "index.categories.index._cumsum"}
+    assert expected <= alone.keys()
+    assert len(alone) > 60
+    for path, values in alone.items():
+        np.testing.assert_array_equal(threaded[path], values, err_msg=path, strict=True)
+
+
 def test_ties_between_categories_do_not_depend_on_row_order() -> None:
     rows = [
         line("T", "2024-01-01", "2024-01-20", "2024-01-20", category="chips", unit_price=np.nan),
