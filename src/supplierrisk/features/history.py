@@ -315,6 +315,8 @@ class HistoryIndex:
         }
         self.supplier = GroupCoder(history[["supplier_id"]])
         outcomes = line_outcomes(history, config)
+        # This first query also fills the coder's lookup tables, so the workers that share it later
+        # (the supplier-pair tables) only read them: pandas fills them lazily and without a lock.
         sup = self.supplier.codes(history[["supplier_id"]])
         # The indexes are independent: built on threads, each the same as built alone.
         with ThreadPoolExecutor(workers or build_workers(), thread_name_prefix="event-index") as pool:
