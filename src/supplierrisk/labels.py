@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
+from supplierrisk.features.events import EVENTS, NO_DAY, Column, EventIndex, day_numbers
 from supplierrisk.features.history import GroupCoder
 from supplierrisk.kpis import one_sided_lower_bound
 
@@ -149,7 +149,7 @@ def disruption_labels(history: pd.DataFrame, snapshots: pd.DataFrame, event: Dis
     slip = event.on_time_tolerance_days if event.kind in EXCURSION_KINDS else event.severe_delay_days - 1
     bad = (delivered == NO_DAY) | (delivered - promised > slip)
     coder = GroupCoder(history[["supplier_id"]])
-    values = np.column_stack([np.ones(len(history)), bad.astype(float)])
+    values: list[Column] = [EVENTS, bad.astype(float)]
     index = EventIndex(coder.codes(history[["supplier_id"]]), promised, values)
     as_of = pd.to_datetime(snapshots["as_of"]).astype("datetime64[ns]")
     t = day_numbers(as_of)
@@ -172,7 +172,7 @@ def disruption_labels(history: pd.DataFrame, snapshots: pd.DataFrame, event: Dis
 
 def _excursions(
     index: EventIndex,
-    values: np.ndarray,
+    values: list[Column],
     promised: np.ndarray,
     codes: np.ndarray,
     t: np.ndarray,

@@ -7,8 +7,10 @@ arrays and binary search (O((n + q) log n)), never by looping over history.
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import Executor, Future
+from typing import Final, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,19 @@ NO_DAY = np.int64(-1)
 FEW_QUERIES = 64
 # Event indexes built at once, at most: each holds a few copies of its columns while it sorts.
 MAX_BUILD_WORKERS = 4
+
+
+class _EventCount:
+    """The ``EVENTS`` column: one per event, answered from positions in the sorted key, never stored."""
+
+    def __repr__(self) -> str:
+        return "EVENTS"
+
+
+# Passed in place of a column of ones: its sums are position differences, exact, with no array kept
+# (at ten million lines each stored column is 80 MB, and nearly every index counts its events).
+EVENTS: Final = _EventCount()
+Column: TypeAlias = np.ndarray | _EventCount
 
 
 def day_numbers(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
@@ -41,7 +56,7 @@ def build_workers() -> int:
 
 
 def submit_index(
-    pool: Executor, group: np.ndarray, day: np.ndarray, *columns: np.ndarray, keep_values: bool = False
+    pool: Executor, group: np.ndarray, day: np.ndarray, *columns: Column, keep_values: bool = False
 ) -> Future[EventIndex]:
     """An ``EventIndex`` of ``columns`` built on ``pool`` (sorts and grouped sums release the GIL).
 
@@ -84,24 +99,27 @@ class EventIndex:
         self,
         group: np.ndarray,
         day: np.ndarray,
-        values: np.ndarray | list[np.ndarray],
+        values: np.ndarray | list[Column],
         keep_values: bool = False,
     ) -> None:
         keep = (day != NO_DAY) & (group >= 0)
         # One int64 key sorts faster than a two-key lexsort, with the same (stable) order.
         key = group[keep].astype(np.int64) * GROUP_SHIFT + day[keep].astype(np.int64)
-        if isinstance(values, list):
-            # Columns are stacked here from their kept rows: the only full copy, freed once sorted.
-            kept = np.column_stack([np.asarray(column, dtype="float64")[keep] for column in values])
-        else:
-            kept = np.asarray(values, dtype="float64").reshape(len(keep), -1)[keep]
+        columns = list(values.reshape(len(keep), -1).T) if isinstance(values, np.ndarray) else values
         del values
+        # Per column, its place among the stored columns, or None for the event count.
+        positions = itertools.count()
+        self._stored = [None if isinstance(c, _EventCount) else next(positions) for c in columns]
+        # Columns are stacked here from their kept rows: the only full copy, freed once sorted.
+        stored = [np.asarray(c, dtype="float64")[keep] for c in columns if not isinstance(c, _EventCount)]
+        kept = np.column_stack(stored) if stored else np.empty((len(key), 0))
+        del columns, stored
         order = _event_order(key, kept)
         self.key = key[order]
         del key
         sorted_values = kept[order]
         del kept, order
-        self._width = int(sorted_values.shape[1])
+        self._width = len(self._stored)
         self._starts = _group_starts(self.key)
         # Cumulative sums restart at each group so large groups never swamp small ones.
         self._cumsum = self._group_cumsum(sorted_values)
@@ -118,6 +136,8 @@ class EventIndex:
     def _group_cumsum(self, values: np.ndarray) -> np.ndarray:
         # One grouped pass (pandas' compensated sums), copied once into a column-major array.
         out = np.zeros((len(values) + 1, values.shape[1]), order="F")
+        if not values.shape[1]:
+            return out
         group = np.repeat(np.arange(len(self._starts) - 1), np.diff(self._starts))
         out[1:] = pd.DataFrame(values).groupby(group, sort=False).cumsum().to_numpy()
         return out
@@ -134,16 +154,15 @@ class EventIndex:
         return start, end
 
     def _upto(self, position: np.ndarray, start: np.ndarray, columns: list[int] | None) -> np.ndarray:
-        wanted = range(self._width) if columns is None else columns
-        if len(position) <= FEW_QUERIES:
-            # A few queries (online scoring): one gather, not one call per column.
-            sums = self._cumsum[position[:, None], np.asarray(wanted)]
-            sums[position <= start] = 0.0
-            return sums
-        # One column at a time: 1-D gathers from column-major sums are far cheaper than row gathers.
-        sums = np.empty((len(position), len(wanted)), order="F")
-        for i, c in enumerate(wanted):
-            np.take(self._cumsum[:, c], position, out=sums[:, i])
+        stored = self._stored if columns is None else [self._stored[c] for c in columns]
+        # 1-D gathers from column-major sums, one column at a time: far cheaper than row gathers.
+        sums = np.empty((len(position), len(stored)), order="F")
+        for i, s in enumerate(stored):
+            if s is None:
+                # A group's events before ``position`` are the key's entries from the group's start.
+                np.subtract(position, start, out=sums[:, i], casting="unsafe")
+            else:
+                np.take(self._cumsum[:, s], position, out=sums[:, i])
         sums[position <= start] = 0.0
         return sums
 
@@ -201,8 +220,9 @@ class EventIndex:
         cumsum = self._decayed_cumsums.get(half_life_days)
         if cumsum is None:
             # Built once per half-life and kept: the online path asks for a few rows at a time.
-            weights = np.exp((self.day - origin) * rate)[:, None]
-            cumsum = self._group_cumsum(self.values * weights)
+            weights = np.exp((self.day - origin) * rate)
+            decayed = [weights if s is None else self.values[:, s] * weights for s in self._stored]
+            cumsum = self._group_cumsum(np.column_stack(decayed))
             self._decayed_cumsums[half_life_days] = cumsum
         start, end = self._positions(q_group, q_day)
         sums = np.column_stack([cumsum[:, c][end] for c in range(self._width)])

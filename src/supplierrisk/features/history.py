@@ -32,6 +32,7 @@ import pandas as pd
 
 from supplierrisk.features.config import BUILD_SETTINGS, FeatureConfig
 from supplierrisk.features.events import (
+    EVENTS,
     FEW_QUERIES,
     NO_DAY,
     EventIndex,
@@ -325,33 +326,35 @@ class HistoryIndex:
     def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor) -> None:
         """Build the event indexes on ``pool``; subclasses extend this to index more facts."""
         config = self.config
-        ones = np.ones(len(history))
         late = out.late.astype(float)
         otif_n = out.has_quantities.astype(float)
         otif_hit = (out.in_full & out.has_quantities).astype(float)
-        outcome = submit_index(pool, sup, out.known_day, ones, late, otif_n, otif_hit, keep_values=True)
-        severe = submit_index(pool, np.where(out.severe, sup, -1), out.severe_day, ones)
-        late_lines = submit_index(pool, np.where(out.late, sup, -1), out.known_day, ones)
+        outcome = submit_index(pool, sup, out.known_day, EVENTS, late, otif_n, otif_hit, keep_values=True)
+        severe = submit_index(pool, np.where(out.severe, sup, -1), out.severe_day, EVENTS)
+        late_lines = submit_index(pool, np.where(out.late, sup, -1), out.known_day, EVENTS)
         delivered_days = np.where(out.delivered, out.delivered_day, NO_DAY)
         threshold_hits = [(out.delay_days >= b).astype(float) for b in config.delay_thresholds_days]
         delay_and_lead = [out.delay_days, out.lead_time_days, out.lead_time_days**2, out.value]
-        delivered = submit_index(pool, sup, delivered_days, ones, *delay_and_lead, *threshold_hits)
+        delivered = submit_index(pool, sup, delivered_days, EVENTS, *delay_and_lead, *threshold_hits)
         promised_lead = (out.promised_day - out.order_day).astype(float)
         order_sizes = [promised_lead, _log1p_safe(out.value), _log1p_safe(out.quantity), out.value]
-        ordered = submit_index(pool, sup, out.order_day, ones, *order_sizes)
+        ordered = submit_index(pool, sup, out.order_day, EVENTS, *order_sizes)
         due_day = out.promised_day + config.on_time_tolerance_days
-        due = submit_index(pool, sup, due_day, ones, out.value)
+        due = submit_index(pool, sup, due_day, EVENTS, out.value)
         resolved_day = np.where(out.delivered, np.maximum(out.delivered_day, due_day), NO_DAY)
-        due_resolved = submit_index(pool, sup, resolved_day, ones, out.value)
+        due_resolved = submit_index(pool, sup, resolved_day, EVENTS, out.value)
         self.lane = GroupCoder(history[["supplier_id", "ship_mode", "category"]])
         lane = self.lane.codes(history[["supplier_id", "ship_mode", "category"]])
-        lane_delivered = submit_index(pool, lane, delivered_days, ones, out.lead_time_days)
+        lane_delivered = submit_index(pool, lane, delivered_days, EVENTS, out.lead_time_days)
         groups: dict[str, tuple[GroupCoder, Future[EventIndex]]] = {}
         for name, cols in self.group_levels.items():
             coder = GroupCoder(history[cols])
             # A line's severity is only known at its severe day; group rates count lateness alone.
-            groups[name] = (coder, submit_index(pool, coder.codes(history[cols]), out.known_day, ones, late))
-        overall = submit_index(pool, np.zeros(len(history), dtype=np.int64), out.known_day, ones, late)
+            groups[name] = (
+                coder,
+                submit_index(pool, coder.codes(history[cols]), out.known_day, EVENTS, late),
+            )
+        overall = submit_index(pool, np.zeros(len(history), dtype=np.int64), out.known_day, EVENTS, late)
         self.outcome, self.severe, self.late = outcome.result(), severe.result(), late_lines.result()
         self.delivered, self.ordered = delivered.result(), ordered.result()
         self.due, self.due_resolved = due.result(), due_resolved.result()

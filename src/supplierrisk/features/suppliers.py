@@ -24,7 +24,15 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from supplierrisk.features.events import GROUP_SHIFT, NO_DAY, EventIndex, day_numbers, submit_index
+from supplierrisk.features.events import (
+    EVENTS,
+    GROUP_SHIFT,
+    NO_DAY,
+    Column,
+    EventIndex,
+    day_numbers,
+    submit_index,
+)
 from supplierrisk.features.history import (
     GROUP_LEVELS,
     LINES,
@@ -59,7 +67,7 @@ class _SupplierPairs:
         column: str,
         supplier: GroupCoder,
         order_day: np.ndarray,
-        values: np.ndarray,
+        values: list[Column],
     ) -> None:
         keys = history[["supplier_id", column]]
         self.coder = GroupCoder(keys)
@@ -136,10 +144,9 @@ class SupplierHistoryIndex(HistoryIndex):
     """``HistoryIndex`` plus the supplier-level indexes of the disruption snapshots."""
 
     def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor) -> None:
-        ones = np.ones(len(history))
         severe = out.severe.astype(float)
         # Submitted before the line indexes, so the workers are busy while those are set up.
-        severity = submit_index(pool, sup, out.severe_day, ones, severe)
+        severity = submit_index(pool, sup, out.severe_day, EVENTS, severe)
         with_fill = out.delivered & ~np.isnan(out.ordered) & ~np.isnan(out.received)
         fill = submit_index(
             pool,
@@ -149,21 +156,21 @@ class SupplierHistoryIndex(HistoryIndex):
             np.nan_to_num(out.ordered),
         )
         everyone = np.zeros(len(history), dtype=np.int64)
-        overall_severity = submit_index(pool, everyone, out.severe_day, ones, severe)
+        overall_severity = submit_index(pool, everyone, out.severe_day, EVENTS, severe)
         self.promised = _PromisedLines(sup, out)
         self.first_order_date = pd.Timestamp(history["order_date"].min())
         super()._build(history, out, sup, pool)
         group_severity = {
             name: (
                 coder,
-                submit_index(pool, coder.codes(history[GROUP_LEVELS[name]]), out.severe_day, ones, severe),
+                submit_index(pool, coder.codes(history[GROUP_LEVELS[name]]), out.severe_day, EVENTS, severe),
             )
             for name, (coder, _) in self.groups.items()
             if name in SEVERITY_GROUPS
         }
         # Spend when prices are known, else line counts: what "share of a category" is measured in.
-        weight = out.value if self.has_value else ones
-        order_values = np.column_stack([ones, weight])
+        weight = out.value if self.has_value else EVENTS
+        order_values = [EVENTS, weight]
         categories = countries = category_orders = None
         if "category" in self.group_levels:
             categories = pool.submit(
@@ -172,7 +179,7 @@ class SupplierHistoryIndex(HistoryIndex):
             coder = self.groups["category"][0]
             category_orders = (
                 coder,
-                submit_index(pool, coder.codes(history[["category"]]), out.order_day, ones, weight),
+                submit_index(pool, coder.codes(history[["category"]]), out.order_day, EVENTS, weight),
             )
         if "country" in self.group_levels:
             countries = pool.submit(

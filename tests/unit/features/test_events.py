@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supplierrisk.features.events import NO_DAY, EventIndex, day_numbers
+from supplierrisk.features.events import EVENTS, NO_DAY, EventIndex, day_numbers
 
 
 def brute_window(groups, days, values, qg, qd, window):
@@ -79,3 +79,39 @@ def test_sums_are_bit_identical_for_any_row_order_with_same_day_ties() -> None:
         order = np.random.default_rng(seed).permutation(rows)
         shuffled = EventIndex(groups[order], days[order], values[order]).window_sum(q_group, q_day, 10)
         np.testing.assert_array_equal(shuffled, expected)  # exact: no tolerance
+
+
+@pytest.mark.parametrize("queries", [3, 500])  # the few-row sizes of online scoring, and a batch
+def test_event_count_column_answers_as_a_column_of_ones(queries: int) -> None:
+    rng = np.random.default_rng(5)
+    rows = 2000
+    groups = rng.integers(-1, 30, rows)
+    days = rng.integers(0, 200, rows) + 200_000
+    days[rng.random(rows) < 0.05] = NO_DAY
+    money = rng.uniform(0, 1e4, rows)
+    stored = EventIndex(groups, days, [np.ones(rows), money], keep_values=True)
+    counted = EventIndex(groups, days, [EVENTS, money], keep_values=True)
+    only_counts = EventIndex(groups, days, [EVENTS])
+    q_group, q_day = rng.integers(-1, 32, queries), rng.integers(-10, 220, queries) + 200_000
+    np.testing.assert_array_equal(counted.sum_before(q_group, q_day), stored.sum_before(q_group, q_day))
+    np.testing.assert_array_equal(
+        counted.window_sum(q_group, q_day, 30), stored.window_sum(q_group, q_day, 30)
+    )
+    np.testing.assert_array_equal(
+        counted.window_sum(q_group, q_day, 30, columns=[1, 0]),
+        stored.window_sum(q_group, q_day, 30, columns=[1, 0]),
+    )
+    np.testing.assert_array_equal(
+        counted.decayed_sum(q_group, q_day, 20.0), stored.decayed_sum(q_group, q_day, 20.0)
+    )
+    np.testing.assert_array_equal(
+        counted.last_day_before(q_group, q_day), stored.last_day_before(q_group, q_day)
+    )
+    expected = stored.window_sums(q_group, q_day, (7, 90), columns=[0])
+    got = only_counts.window_sums(q_group, q_day, (7, 90))
+    for window in (7, 90):
+        np.testing.assert_array_equal(got[window], expected[window])
+    # Brute force on one query: the count is the number of the group's events in the window.
+    g, d = 4, 200_150
+    in_window = (groups == g) & (days < d) & (days >= d - 30) & (days != NO_DAY)
+    assert only_counts.window_sum(np.array([g]), np.array([d]), 30)[0, 0] == in_window.sum() > 0
