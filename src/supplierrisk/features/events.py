@@ -65,7 +65,12 @@ def submit_index(
     return pool.submit(EventIndex, group, day, list(columns), keep_values=keep_values)
 
 
-def _event_order(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _is_integral(column: np.ndarray) -> bool:
+    """True when every value is a whole number: its sums are then exact in any order."""
+    return bool(np.array_equal(column, np.round(column)))
+
+
+def _event_order(key: np.ndarray, values: np.ndarray, integral: list[bool]) -> np.ndarray:
     """Events by key; same-key events by their fractional values, so float sums ignore row order.
 
     Integer columns (counts, flags, days) sum exactly in any order. Money and quantities do
@@ -73,12 +78,19 @@ def _event_order(key: np.ndarray, values: np.ndarray) -> np.ndarray:
     between the two. Ordering same-day events by those values makes the sums, and so the
     scores, the same for any row order of the history.
     """
-    fractional = [
-        k for k in range(values.shape[1]) if not np.array_equal(values[:, k], np.round(values[:, k]))
-    ]
+    fractional = [k for k, whole in enumerate(integral) if not whole]
     if not fractional:
         return np.argsort(key, kind="stable")
     return np.lexsort((*(values[:, k] for k in reversed(fractional)), key))
+
+
+def _cells_pay(key: np.ndarray) -> bool:
+    """True when there are at most half as many (group, day) cells as events (few groups: categories)."""
+    if not len(key):
+        return False
+    day = key % GROUP_SHIFT
+    cells = (int(key.max() // GROUP_SHIFT) + 1) * (int(day.max()) - int(day.min()) + 1)
+    return cells <= len(key) // 2
 
 
 def _group_starts(key: np.ndarray) -> np.ndarray:
@@ -93,6 +105,9 @@ class EventIndex:
 
     Keeps the sorted (group, day) key and the cumulative sums; the day of an event is
     ``key % GROUP_SHIFT`` (not stored: at ten million lines each int64 copy is 80 MB).
+    Where few groups share many events (categories, countries, everyone) and every value
+    is a whole number, events are summed per (group, day) cell without sorting: the key
+    then holds one entry per cell, and the sums are the same, exactly.
     """
 
     def __init__(
@@ -105,21 +120,24 @@ class EventIndex:
         keep = (day != NO_DAY) & (group >= 0)
         # One int64 key sorts faster than a two-key lexsort, with the same (stable) order.
         key = group[keep].astype(np.int64) * GROUP_SHIFT + day[keep].astype(np.int64)
-        columns = list(values.reshape(len(keep), -1).T) if isinstance(values, np.ndarray) else values
+        columns: list[Column] = (
+            list(values.reshape(len(keep), -1).T) if isinstance(values, np.ndarray) else values
+        )
         del values
-        # Per column, its place among the stored columns, or None for the event count.
-        positions = itertools.count()
-        self._stored = [None if isinstance(c, _EventCount) else next(positions) for c in columns]
-        # Columns are stacked here from their kept rows: the only full copy, freed once sorted.
+        # The kept rows of the stored columns: the only full copies, freed once sorted or summed.
         stored = [np.asarray(c, dtype="float64")[keep] for c in columns if not isinstance(c, _EventCount)]
-        kept = np.column_stack(stored) if stored else np.empty((len(key), 0))
-        del columns, stored
-        order = _event_order(key, kept)
-        self.key = key[order]
-        del key
-        sorted_values = kept[order]
-        del kept, order
-        self._width = len(self._stored)
+        integral = [_is_integral(c) for c in stored]
+        self._width = len(columns)
+        if not keep_values and all(integral) and _cells_pay(key):
+            # Whole numbers sum exactly in any order, so events can be summed per (group, day) unsorted.
+            sorted_values = self._sum_cells(key, columns, stored)
+            self._stored: list[int | None] = list(range(self._width))
+        else:
+            # Per column, its place among the stored columns, or None for the event count.
+            positions = itertools.count()
+            self._stored = [None if isinstance(c, _EventCount) else next(positions) for c in columns]
+            sorted_values = self._sort_events(key, stored, integral)
+        del columns, stored, key
         self._starts = _group_starts(self.key)
         # Cumulative sums restart at each group so large groups never swamp small ones.
         self._cumsum = self._group_cumsum(sorted_values)
@@ -127,6 +145,37 @@ class EventIndex:
         self.values = sorted_values if keep_values else None
         self._decayed_cumsums: dict[float, np.ndarray] = {}
         self._first_day = float(self.day.min()) if keep_values and len(self.key) else 0.0
+
+    def _sort_events(self, key: np.ndarray, stored: list[np.ndarray], integral: list[bool]) -> np.ndarray:
+        """Set the sorted key; return the stored columns in its order (one row per event).
+
+        Empties ``stored`` once stacked, so the caller's copies are freed before the sort.
+        """
+        kept = np.column_stack(stored) if stored else np.empty((len(key), 0))
+        stored.clear()
+        order = _event_order(key, kept, integral)
+        self.key = key[order]
+        return kept[order]
+
+    def _sum_cells(self, key: np.ndarray, columns: list[Column], stored: list[np.ndarray]) -> np.ndarray:
+        """Set the key of each (group, day) with events; return every column summed per cell.
+
+        Event counts are stored here (a cell holds many events). Empties ``stored`` once summed.
+        """
+        day = key % GROUP_SHIFT
+        first_day = int(day.min())
+        span = int(day.max()) - first_day + 1
+        cell = (key // GROUP_SHIFT) * span + (day - first_day)
+        del day
+        counts = np.bincount(cell)
+        occupied = np.flatnonzero(counts)
+        # Cells ascend by group, then day: the key's order.
+        self.key = (occupied // span) * GROUP_SHIFT + occupied % span + first_day
+        sums = iter([np.bincount(cell, weights=c)[occupied] for c in stored])
+        stored.clear()
+        return np.column_stack(
+            [counts[occupied].astype(float) if isinstance(c, _EventCount) else next(sums) for c in columns]
+        )
 
     @property
     def day(self) -> np.ndarray:

@@ -115,3 +115,34 @@ def test_event_count_column_answers_as_a_column_of_ones(queries: int) -> None:
     g, d = 4, 200_150
     in_window = (groups == g) & (days < d) & (days >= d - 30) & (days != NO_DAY)
     assert only_counts.window_sum(np.array([g]), np.array([d]), 30)[0, 0] == in_window.sum() > 0
+
+
+def test_whole_number_events_of_few_groups_summed_per_day_equal_events_sorted_one_by_one() -> None:
+    rng = np.random.default_rng(9)
+    rows = 20_000
+    groups = rng.integers(-1, 6, rows)  # a few groups over 300 days: 1,800 cells for 20,000 events
+    days = rng.integers(0, 300, rows) + 200_000
+    days[rng.random(rows) < 0.05] = NO_DAY
+    late = (rng.random(rows) < 0.2).astype(float)
+    cells = EventIndex(groups, days, [EVENTS, late])
+    # A fractional column makes the index sort its events one by one; its first two columns are the same.
+    events = EventIndex(groups, days, [EVENTS, late, rng.uniform(0, 1, rows)])
+    kept = (groups >= 0) & (days != NO_DAY)
+    assert len(cells.key) == len(np.unique(groups[kept] * 1000 + days[kept])) < len(events.key) == kept.sum()
+    q_group, q_day = rng.integers(-1, 8, 400), rng.integers(-10, 320, 400) + 200_000
+    for window in (1, 7, 90, 10_000):
+        np.testing.assert_array_equal(
+            cells.window_sum(q_group, q_day, window),
+            events.window_sum(q_group, q_day, window, columns=[0, 1]),
+        )
+    np.testing.assert_array_equal(cells.sum_before(q_group, q_day), events.sum_before(q_group, q_day)[:, :2])
+    np.testing.assert_array_equal(
+        cells.last_day_before(q_group, q_day), events.last_day_before(q_group, q_day)
+    )
+    shuffled = np.random.default_rng(1).permutation(rows)
+    again = EventIndex(groups[shuffled], days[shuffled], [EVENTS, late[shuffled]])
+    np.testing.assert_array_equal(again.window_sum(q_group, q_day, 30), cells.window_sum(q_group, q_day, 30))
+    g, d = 2, 200_200
+    in_window = (groups == g) & (days < d) & (days >= d - 30)
+    expected = [in_window.sum(), late[in_window].sum()]
+    np.testing.assert_array_equal(cells.window_sum(np.array([g]), np.array([d]), 30)[0], expected)
