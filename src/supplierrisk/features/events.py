@@ -65,9 +65,13 @@ def submit_index(
     return pool.submit(EventIndex, group, day, list(columns), keep_values=keep_values)
 
 
+# Below this, every sum of whole numbers is exact in float64.
+_EXACT_TOTAL = 2.0**53
+
+
 def _is_integral(column: np.ndarray) -> bool:
-    """True when every value is a whole number: its sums are then exact in any order."""
-    return bool(np.array_equal(column, np.round(column)))
+    """True when every value is a whole number and their total is small: sums are then exact in any order."""
+    return bool(np.array_equal(column, np.round(column)) and np.abs(column).sum() < _EXACT_TOTAL)
 
 
 def _event_order(key: np.ndarray, values: np.ndarray, integral: list[bool]) -> np.ndarray:

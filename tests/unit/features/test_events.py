@@ -146,3 +146,13 @@ def test_whole_number_events_of_few_groups_summed_per_day_equal_events_sorted_on
     in_window = (groups == g) & (days < d) & (days >= d - 30)
     expected = [in_window.sum(), late[in_window].sum()]
     np.testing.assert_array_equal(cells.window_sum(np.array([g]), np.array([d]), 30)[0], expected)
+
+
+def test_whole_numbers_too_large_to_sum_exactly_are_sorted_one_by_one() -> None:
+    groups = np.zeros(40, dtype=np.int64)
+    days = np.repeat(np.arange(4), 10) + 200_000
+    huge = np.full(40, 2.0**50)  # whole numbers, but their total passes 2**53: float sums could round
+    index = EventIndex(groups, days, [EVENTS, huge])
+    assert len(index.key) == 40  # one entry per event, not per day
+    np.testing.assert_array_equal(index.sum_before(np.array([0]), np.array([200_002])), [[20, 20 * 2.0**50]])
+    assert len(EventIndex(groups, days, [EVENTS, np.ones(40)]).key) == 4
