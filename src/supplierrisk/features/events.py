@@ -88,13 +88,16 @@ def _event_order(key: np.ndarray, values: np.ndarray, integral: list[bool]) -> n
     return np.lexsort((*(values[:, k] for k in reversed(fractional)), key))
 
 
-def _cells_pay(key: np.ndarray) -> bool:
-    """True when there are at most half as many (group, day) cells as events (few groups: categories)."""
+def _cell_days(key: np.ndarray) -> tuple[int, int] | None:
+    """The first day and span of days of ``key``'s (group, day) cells, if they pay; else None.
+
+    Cells pay when there are at most half as many as events (few groups: categories).
+    """
     if not len(key):
-        return False
+        return None
     day = key % GROUP_SHIFT
-    cells = (int(key.max() // GROUP_SHIFT) + 1) * (int(day.max()) - int(day.min()) + 1)
-    return cells <= len(key) // 2
+    first_day, span = int(day.min()), int(day.max() - day.min()) + 1
+    return (first_day, span) if (int(key.max() // GROUP_SHIFT) + 1) * span <= len(key) // 2 else None
 
 
 def _group_starts(key: np.ndarray) -> np.ndarray:
@@ -132,9 +135,10 @@ class EventIndex:
         stored = [np.asarray(c, dtype="float64")[keep] for c in columns if not isinstance(c, _EventCount)]
         integral = [_is_integral(c) for c in stored]
         self._width = len(columns)
-        if not keep_values and all(integral) and _cells_pay(key):
+        cell_days = None if keep_values or not all(integral) else _cell_days(key)
+        if cell_days is not None:
             # Whole numbers sum exactly in any order, so events can be summed per (group, day) unsorted.
-            sorted_values = self._sum_cells(key, columns, stored)
+            sorted_values = self._sum_cells(key, cell_days, columns, stored)
             self._stored: list[int | None] = list(range(self._width))
         else:
             # Per column, its place among the stored columns, or None for the event count.
@@ -161,16 +165,15 @@ class EventIndex:
         self.key = key[order]
         return kept[order]
 
-    def _sum_cells(self, key: np.ndarray, columns: list[Column], stored: list[np.ndarray]) -> np.ndarray:
+    def _sum_cells(
+        self, key: np.ndarray, cell_days: tuple[int, int], columns: list[Column], stored: list[np.ndarray]
+    ) -> np.ndarray:
         """Set the key of each (group, day) with events; return every column summed per cell.
 
         Event counts are stored here (a cell holds many events). Empties ``stored`` once summed.
         """
-        day = key % GROUP_SHIFT
-        first_day = int(day.min())
-        span = int(day.max()) - first_day + 1
-        cell = (key // GROUP_SHIFT) * span + (day - first_day)
-        del day
+        first_day, span = cell_days
+        cell = (key // GROUP_SHIFT) * span + (key % GROUP_SHIFT - first_day)
         counts = np.bincount(cell)
         occupied = np.flatnonzero(counts)
         # Cells ascend by group, then day: the key's order.
