@@ -122,11 +122,41 @@ class GroupCoder:
     """
 
     def __init__(self, keys: pd.DataFrame) -> None:
+        self._fit(keys)
+
+    @classmethod
+    def with_codes(cls, keys: pd.DataFrame) -> tuple[GroupCoder, np.ndarray]:
+        """The coder of ``keys`` and their codes (what ``codes(keys)`` returns), from one pass."""
+        coder = cls.__new__(cls)
+        return coder, coder._fit(keys)
+
+    def _fit(self, keys: pd.DataFrame) -> np.ndarray:
+        # One factorize per column gives its levels (in order of appearance, missing values
+        # excluded) and the rows' codes at once; a lookup afterwards would hash every row again.
         self.columns = list(keys.columns)
-        self.levels = [pd.Index(pd.unique(keys[c].dropna().to_numpy())) for c in self.columns]
-        combined = self._combine(keys)
-        self.uniques = pd.Index(pd.unique(combined[combined >= 0]))
+        self.levels = []
+        combined = np.zeros(len(keys), dtype=np.int64)
+        valid = np.ones(len(keys), dtype=bool)
+        for column in self.columns:
+            codes, level = pd.factorize(keys[column].to_numpy())
+            self.levels.append(pd.Index(level))
+            valid &= codes >= 0
+            combined = combined * (len(level) + 1) + codes
+        found = np.full(len(keys), -1, dtype=np.int64)
+        found[valid], uniques = pd.factorize(combined[valid])
+        self.uniques = pd.Index(uniques)
         self._lookups: tuple[list[dict[Any, int]], dict[int, int]] | None = None
+        return found
+
+    def share_with_threads(self) -> None:
+        """Fill the lookup tables pandas and the few-row path build lazily and without a lock.
+
+        Threads that query the coder afterwards only read them.
+        """
+        for level in [*self.levels, self.uniques]:
+            level.get_indexer(level[:1])
+        first = {c: level[:1].to_numpy() for c, level in zip(self.columns, self.levels, strict=True)}
+        self._small_codes(first)
 
     def _column(self, keys: Queries, column: str) -> np.ndarray | None:
         return np.asarray(keys[column]) if column in keys else None
@@ -314,17 +344,21 @@ class HistoryIndex:
         self.group_levels = {
             name: cols for name, cols in GROUP_LEVELS.items() if all(has_values(history, c) for c in cols)
         }
-        self.supplier = GroupCoder(history[["supplier_id"]])
+        self.supplier, sup = GroupCoder.with_codes(history[["supplier_id"]])
+        # The workers that share the supplier coder (the supplier-pair tables) only read it.
+        self.supplier.share_with_threads()
         outcomes = line_outcomes(history, config)
-        # This first query also fills the coder's lookup tables, so the workers that share it later
-        # (the supplier-pair tables) only read them: pandas fills them lazily and without a lock.
-        sup = self.supplier.codes(history[["supplier_id"]])
         # The indexes are independent: built on threads, each the same as built alone.
         with ThreadPoolExecutor(workers or build_workers(), thread_name_prefix="event-index") as pool:
             self._build(history, outcomes, sup, pool)
 
-    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor) -> None:
-        """Build the event indexes on ``pool``; subclasses extend this to index more facts."""
+    def _build(
+        self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor
+    ) -> dict[str, np.ndarray]:
+        """Build the event indexes on ``pool``; subclasses extend this to index more facts.
+
+        Returns each group level's codes of the history's lines, for the subclass's group indexes.
+        """
         config = self.config
         late = out.late.astype(float)
         otif_n = out.has_quantities.astype(float)
@@ -343,23 +377,21 @@ class HistoryIndex:
         due = submit_index(pool, sup, due_day, EVENTS, out.value)
         resolved_day = np.where(out.delivered, np.maximum(out.delivered_day, due_day), NO_DAY)
         due_resolved = submit_index(pool, sup, resolved_day, EVENTS, out.value)
-        self.lane = GroupCoder(history[["supplier_id", "ship_mode", "category"]])
-        lane = self.lane.codes(history[["supplier_id", "ship_mode", "category"]])
+        self.lane, lane = GroupCoder.with_codes(history[["supplier_id", "ship_mode", "category"]])
         lane_delivered = submit_index(pool, lane, delivered_days, EVENTS, out.lead_time_days)
         groups: dict[str, tuple[GroupCoder, Future[EventIndex]]] = {}
+        group_codes = {}
         for name, cols in self.group_levels.items():
-            coder = GroupCoder(history[cols])
+            coder, group_codes[name] = GroupCoder.with_codes(history[cols])
             # A line's severity is only known at its severe day; group rates count lateness alone.
-            groups[name] = (
-                coder,
-                submit_index(pool, coder.codes(history[cols]), out.known_day, EVENTS, late),
-            )
+            groups[name] = (coder, submit_index(pool, group_codes[name], out.known_day, EVENTS, late))
         overall = submit_index(pool, np.zeros(len(history), dtype=np.int64), out.known_day, EVENTS, late)
         self.outcome, self.severe, self.late = outcome.result(), severe.result(), late_lines.result()
         self.delivered, self.ordered = delivered.result(), ordered.result()
         self.due, self.due_resolved = due.result(), due_resolved.result()
         self.lane_delivered, self.overall = lane_delivered.result(), overall.result()
         self.groups = {name: (coder, index.result()) for name, (coder, index) in groups.items()}
+        return group_codes
 
     def needs_rebuild(self, config: FeatureConfig) -> bool:
         """True when ``config`` differs in a setting the indexes are built with."""

@@ -69,8 +69,7 @@ class _SupplierPairs:
         order_day: np.ndarray,
         values: list[Column],
     ) -> None:
-        keys = history[["supplier_id", column]]
-        self.coder = GroupCoder(keys)
+        self.coder, codes = GroupCoder.with_codes(history[["supplier_id", column]])
         n_attr = len(self.coder.levels[1])
         uniques = self.coder.uniques.to_numpy()
         owners = supplier.codes(
@@ -82,7 +81,7 @@ class _SupplierPairs:
         self.attribute_rank = np.argsort(np.argsort(self.attribute.astype(str), kind="stable"), kind="stable")
         self.by_owner = np.argsort(owners, kind="stable")
         self.owner_start = np.searchsorted(owners[self.by_owner], np.arange(len(supplier.uniques) + 1))
-        self.index = EventIndex(self.coder.codes(keys), order_day, values)
+        self.index = EventIndex(codes, order_day, values)
 
     def expand(self, sup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Query rows repeated once per pair of their supplier: ``(row, pair)`` arrays."""
@@ -143,7 +142,9 @@ def _first_by_score(rows: np.ndarray, score: np.ndarray, tie_rank: np.ndarray, n
 class SupplierHistoryIndex(HistoryIndex):
     """``HistoryIndex`` plus the supplier-level indexes of the disruption snapshots."""
 
-    def _build(self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor) -> None:
+    def _build(
+        self, history: pd.DataFrame, out: LineOutcomes, sup: np.ndarray, pool: Executor
+    ) -> dict[str, np.ndarray]:
         severe = out.severe.astype(float)
         # Submitted before the line indexes, so the workers are busy while those are set up.
         severity = submit_index(pool, sup, out.severe_day, EVENTS, severe)
@@ -159,12 +160,9 @@ class SupplierHistoryIndex(HistoryIndex):
         overall_severity = submit_index(pool, everyone, out.severe_day, EVENTS, severe)
         self.promised = _PromisedLines(sup, out)
         self.first_order_date = pd.Timestamp(history["order_date"].min())
-        super()._build(history, out, sup, pool)
+        group_codes = super()._build(history, out, sup, pool)
         group_severity = {
-            name: (
-                coder,
-                submit_index(pool, coder.codes(history[GROUP_LEVELS[name]]), out.severe_day, EVENTS, severe),
-            )
+            name: (coder, submit_index(pool, group_codes[name], out.severe_day, EVENTS, severe))
             for name, (coder, _) in self.groups.items()
             if name in SEVERITY_GROUPS
         }
@@ -179,7 +177,7 @@ class SupplierHistoryIndex(HistoryIndex):
             coder = self.groups["category"][0]
             category_orders = (
                 coder,
-                submit_index(pool, coder.codes(history[["category"]]), out.order_day, EVENTS, weight),
+                submit_index(pool, group_codes["category"], out.order_day, EVENTS, weight),
             )
         if "country" in self.group_levels:
             countries = pool.submit(
@@ -196,6 +194,7 @@ class SupplierHistoryIndex(HistoryIndex):
         self.categories = categories.result() if categories else None
         self.category_orders = (category_orders[0], category_orders[1].result()) if category_orders else None
         self.countries = countries.result() if countries else None
+        return group_codes
 
     def known_suppliers(self) -> np.ndarray:
         """Every supplier id in the indexed history."""

@@ -50,6 +50,23 @@ def test_keys_read_from_a_mapping_and_an_absent_column_is_missing() -> None:
     np.testing.assert_array_equal(supplier.codes(frame), supplier.codes(frame.assign(ship_mode=None)))
 
 
+def test_codes_from_fitting_equal_codes_queried_afterwards() -> None:
+    keys = pd.concat([KEYS] * 40, ignore_index=True).assign(
+        ship_mode=lambda k: k["ship_mode"].where(k.index % 7 > 0)
+    )
+    assert len(keys) > FEW_QUERIES
+    coder, codes = GroupCoder.with_codes(keys)
+    np.testing.assert_array_equal(codes, coder.codes(keys), strict=True)
+    np.testing.assert_array_equal(codes, GroupCoder(keys).codes(keys), strict=True)
+    # Levels in order of first appearance, without missing values; a row with any missing key is -1.
+    # (row 0's mode is masked, so "Sea" appears first.)
+    assert [list(level) for level in coder.levels] == [["A", "B", "C"], ["Sea", "Air"]]
+    assert (codes[keys.isna().any(axis=1).to_numpy()] == -1).all()
+    assert (codes[keys.notna().all(axis=1).to_numpy()] >= 0).all()
+    coder.share_with_threads()
+    np.testing.assert_array_equal(coder.codes(keys.head(3)), codes[:3], strict=True)
+
+
 def _assert_same(cached: HistoryArrays, direct: HistoryArrays) -> None:
     assert list(cached.supplier) == list(direct.supplier)
     assert list(cached.usual) == list(direct.usual)
