@@ -1,9 +1,11 @@
 """The store's content fingerprint."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from supplierrisk.schema import from_records
-from supplierrisk.storage import data_fingerprint
+from supplierrisk.storage import data_fingerprint, row_hashes
 
 
 def _history() -> pd.DataFrame:
@@ -51,3 +53,25 @@ def test_fingerprint_changes_with_any_value_and_counts_rows() -> None:
     fingerprint = data_fingerprint(history)
     assert fingerprint["rows"] == 3
     assert (fingerprint["order_date_min"], fingerprint["order_date_max"]) == ("2024-01-02", "2024-02-01")
+
+
+@pytest.mark.parametrize("rows", [0, 1, 500])
+def test_row_hashes_are_pandas_row_hashes(rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    ids = rng.integers(0, 50, rows)
+    frame = pd.DataFrame(
+        {
+            "po_id": np.array([f"P{i}" for i in ids], dtype=object),
+            "category": np.array([None if i % 5 == 0 else f"c{i % 3}" for i in ids], dtype=object),
+            "nothing": np.array([None] * rows, dtype=object),
+            "mixed": np.array([i if i % 2 else f"{i}" for i in ids], dtype=object),
+            "quantity": np.where(ids % 7 == 0, np.nan, ids.astype(float)),
+            "order_date": pd.to_datetime(ids, unit="D").where(ids % 4 > 0),
+            "flag": ids % 2 == 0,
+        }
+    )
+    expected = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    np.testing.assert_array_equal(row_hashes(frame), expected, strict=True)
+    # A missing text value hashes apart from the text "None".
+    text = pd.DataFrame({"a": np.array([None, "None"], dtype=object)})
+    assert row_hashes(text)[0] != row_hashes(text)[1]
