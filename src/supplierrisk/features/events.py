@@ -81,11 +81,40 @@ def _event_order(key: np.ndarray, values: np.ndarray, integral: list[bool]) -> n
     not: added up in another order they differ in the last bits, and a tree split can fall
     between the two. Ordering same-day events by those values makes the sums, and so the
     scores, the same for any row order of the history.
+
+    The order is ``np.lexsort((*reversed(fractional columns), key))``, built as lexsort does,
+    one stable pass per column from the last, but with direct sorts (see the two helpers),
+    which are two to three times faster than lexsort's indirect ones at millions of events.
     """
-    fractional = [k for k, whole in enumerate(integral) if not whole]
-    if not fractional:
+    order = np.arange(len(key))
+    for k in reversed([k for k, whole in enumerate(integral) if not whole]):
+        order = order[_stable_float_order(values[order, k])]
+    return order[_stable_int_order(key[order])]
+
+
+def _stable_int_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of non-negative int64 keys, by sorting key and position packed."""
+    bits = max(1, (len(key) - 1).bit_length())
+    if not len(key) or key.min() < 0 or int(key.max()) >= 1 << (63 - bits):
         return np.argsort(key, kind="stable")
-    return np.lexsort((*(values[:, k] for k in reversed(fractional)), key))
+    packed = (key << bits) | np.arange(len(key), dtype=np.int64)
+    packed.sort()
+    return packed & ((1 << bits) - 1)
+
+
+def _stable_float_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``: complex numbers sort by real part, then imaginary.
+
+    With the position as the imaginary part (exact below 2**53), equal values keep their order,
+    NaN sorts last, and -0.0 ties with 0.0, as in the stable argsort.
+    """
+    if len(values) >= 1 << 53:
+        return np.argsort(values, kind="stable")
+    pairs = np.empty(len(values), dtype=np.complex128)
+    pairs.real = values
+    pairs.imag = np.arange(len(values))
+    pairs.sort()
+    return pairs.imag.astype(np.int64)
 
 
 def _cell_days(key: np.ndarray) -> tuple[int, int] | None:

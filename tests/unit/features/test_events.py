@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supplierrisk.features.events import EVENTS, NO_DAY, EventIndex, day_numbers
+from supplierrisk.features.events import EVENTS, NO_DAY, EventIndex, _event_order, day_numbers
 
 
 def brute_window(groups, days, values, qg, qd, window):
@@ -156,3 +156,20 @@ def test_whole_numbers_too_large_to_sum_exactly_are_sorted_one_by_one() -> None:
     assert len(index.key) == 40  # one entry per event, not per day
     np.testing.assert_array_equal(index.sum_before(np.array([0]), np.array([200_002])), [[20, 20 * 2.0**50]])
     assert len(EventIndex(groups, days, [EVENTS, np.ones(40)]).key) == 4
+
+
+@pytest.mark.parametrize("events", [0, 1, 2_000])
+def test_event_order_is_the_lexsort_of_fractional_values_within_keys(events: int) -> None:
+    rng = np.random.default_rng(events)
+    key = rng.integers(0, 40, events).astype(np.int64) * 1_000 + rng.integers(0, 5, events)
+    money = rng.choice([0.5, 1.25, -3.0, 0.0, -0.0, np.nan, 7.1], events)
+    counts = rng.integers(0, 3, events).astype(float)
+    cents = np.round(rng.normal(size=events), 2)
+    values = np.column_stack([money, counts, cents]) if events else np.zeros((0, 3))
+    expected = np.lexsort((cents, money, key))
+    np.testing.assert_array_equal(_event_order(key, values, [False, True, False]), expected, strict=True)
+    whole = np.argsort(key, kind="stable")
+    np.testing.assert_array_equal(_event_order(key, values, [True, True, True]), whole, strict=True)
+    # Keys too large to pack with their positions take numpy's stable argsort, with the same order.
+    huge = key + np.int64(1 << 61)
+    np.testing.assert_array_equal(_event_order(huge, values, [False, True, False]), expected, strict=True)
