@@ -86,11 +86,13 @@ def empty_history() -> pd.DataFrame:
     return conform(pd.DataFrame({name: [] for name in CANONICAL_FIELDS}))
 
 
-def conform(frame: pd.DataFrame) -> pd.DataFrame:
+def conform(frame: pd.DataFrame, text_columns: Collection[str] = ()) -> pd.DataFrame:
     """Return ``frame`` with every canonical column present, in order, with canonical dtypes.
 
     Absent optional fields become all-missing columns; they are never filled with
     invented values. Extra and metadata columns are kept after the canonical ones.
+    ``text_columns`` are known to hold only ``str`` and ``None`` (as pyarrow reads text),
+    so they skip the pass that looks for other missing values.
     """
     out = pd.DataFrame(index=frame.index)
     for name in CANONICAL_FIELDS:
@@ -102,12 +104,12 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = pd.to_numeric(col).astype("float64")
         else:
             col = frame[name] if name in frame else pd.Series(None, index=frame.index)
-            out[name] = _as_object_strings(col)
+            out[name] = _as_text(col, name in text_columns)
     rest = [c for c in frame.columns if c not in CANONICAL_FIELDS]
     for name in rest:
         out[name] = frame[name]
     if ORDER_DATE_SOURCE in out:
-        out[ORDER_DATE_SOURCE] = _as_object_strings(out[ORDER_DATE_SOURCE])
+        out[ORDER_DATE_SOURCE] = _as_text(out[ORDER_DATE_SOURCE], ORDER_DATE_SOURCE in text_columns)
     if PROMISED_DATE_FIRST in out:
         out[PROMISED_DATE_FIRST] = pd.to_datetime(out[PROMISED_DATE_FIRST]).astype("datetime64[ns]")
     return out
@@ -186,6 +188,10 @@ def _inferred(values: list[Any]) -> np.ndarray:
 def has_values(history: pd.DataFrame, field: str) -> bool:
     """True when ``field`` exists and holds at least one non-missing value."""
     return field in history.columns and bool(history[field].notna().any())
+
+
+def _as_text(col: pd.Series, known_text: bool) -> pd.Series:
+    return col if known_text and col.dtype == object else _as_object_strings(col)
 
 
 def _as_object_strings(col: pd.Series) -> pd.Series:

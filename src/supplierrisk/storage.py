@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pandas.core.util.hashing import combine_hash_arrays
 
 from supplierrisk.schema import conform, empty_history
@@ -106,7 +108,10 @@ def read_history(path: Path) -> pd.DataFrame:
     """Read a canonical history from Parquet; an absent store reads as empty."""
     if not path.exists():
         return empty_history()
-    return conform(pd.read_parquet(path))
+    # Parquet text reads as str objects with None for nulls: already canonical, which the schema tells.
+    schema = pq.read_schema(path)
+    text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    return conform(pd.read_parquet(path), text_columns=text)
 
 
 def load_store(path: Path) -> pd.DataFrame:
