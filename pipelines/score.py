@@ -21,7 +21,7 @@ from supplierrisk.batch.publish import BatchReport, Champions, Pause, Progress, 
 from supplierrisk.features import resolve_as_of
 from supplierrisk.monitoring.checks import check_batch, drift_headline
 from supplierrisk.settings import Settings
-from supplierrisk.storage import load_store
+from supplierrisk.storage import load_store_fingerprinted
 from supplierrisk.tracking import (
     CHAMPION,
     DISRUPTION_MODEL_NAME,
@@ -46,7 +46,7 @@ def run_score(
 ) -> BatchReport:
     """Score everything at ``as_of`` (default: the store's last day) with the champions and publish."""
     say = progress or (lambda stage, fields: None)
-    history = load_store(settings.store_path)
+    history, fingerprint = load_store_fingerprinted(settings.store_path)
     resolved = resolve_as_of(history, as_of, settings.batch_max_days_after_data)
     if announce is not None and resolved.defaulted:
         announce(resolved.note())
@@ -61,7 +61,9 @@ def run_score(
         return summary, drift_headline(summary)
 
     champions = Champions(otd_model, disruption_model, models)
-    report = publish_batch(settings, history, resolved.day, champions, check, keep, progress, pause)
+    report = publish_batch(
+        settings, history, resolved.day, champions, check, keep, progress, pause, fingerprint=fingerprint
+    )
     final = report.folder
     artifacts = [final / folders.MANIFEST, final / folders.DRIFT_JSON, final / folders.DRIFT_HTML]
     drift = json.loads((final / folders.DRIFT_JSON).read_text(encoding="utf-8"))

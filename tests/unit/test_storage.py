@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from supplierrisk.schema import conform, from_records
-from supplierrisk.storage import data_fingerprint, read_history, row_hashes, write_parquet
+from supplierrisk.storage import (
+    StoreEmptyError,
+    data_fingerprint,
+    load_store,
+    load_store_fingerprinted,
+    read_history,
+    row_hashes,
+    write_parquet,
+)
 
 
 def _history() -> pd.DataFrame:
@@ -91,3 +99,18 @@ def test_stored_history_reads_back_as_conform_reads_it(tmp_path: Path) -> None:
     assert read.loc[0, "category"] is None
     assert read.loc[2, "category"] == "bolts"
     assert data_fingerprint(read) == data_fingerprint(conform(history))
+
+
+def test_fingerprint_from_the_loaded_store_is_the_fingerprint_of_what_it_loads(tmp_path: Path) -> None:
+    history = conform(pd.concat([_history()] * 7, ignore_index=True))
+    history["po_id"] = [f"P{i % 5}" for i in range(len(history))]
+    history.loc[::3, "category"] = "bolts"  # text with nulls; ship_mode stays all null
+    history.loc[4, "supplier_id"] = "Ünïcode S"
+    path = tmp_path / "store.parquet"
+    history.to_parquet(path, index=False, row_group_size=4)  # several chunks per column
+    loaded, fingerprint = load_store_fingerprinted(path)
+    assert fingerprint == data_fingerprint(load_store(path))
+    assert fingerprint == data_fingerprint(history)
+    pd.testing.assert_frame_equal(loaded, load_store(path))
+    with pytest.raises(StoreEmptyError, match="run 'supplierrisk ingest' first"):
+        load_store_fingerprinted(tmp_path / "absent.parquet")

@@ -24,7 +24,7 @@ from supplierrisk.kpis import kpi_params
 from supplierrisk.logs import collected_warnings
 from supplierrisk.progress import task
 from supplierrisk.settings import Settings
-from supplierrisk.storage import data_fingerprint, write_parquet, write_text
+from supplierrisk.storage import Fingerprint, data_fingerprint, write_parquet, write_text
 
 Progress = Callable[[str, dict[str, Any]], None]
 # The checks of a new batch, given its tables and temporary folder: the summary (written as
@@ -124,8 +124,12 @@ def publish_batch(
     keep: int | None = None,
     progress: Progress | None = None,
     pause: Pause | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> BatchReport:
-    """Score ``history`` at ``as_of`` with the champions and publish the batch (see the module docstring)."""
+    """Score ``history`` at ``as_of`` with the champions and publish the batch (see the module docstring).
+
+    ``fingerprint`` is ``history``'s ``data_fingerprint`` when the caller has it (computed if not).
+    """
     say = progress or (lambda stage, fields: None)
     stop = pause or (lambda stage: None)
     started = pd.Timestamp.now(tz="UTC")
@@ -133,7 +137,7 @@ def publish_batch(
     with folders.batch_lock(root), task("batch", total=4) as step:
         cleaned = folders.clean_temporary(root)
         params = kpi_params(settings)
-        fingerprint = data_fingerprint(history)
+        fingerprint = fingerprint or data_fingerprint(history)
         identifier = batch_id(as_of, champions.models, str(fingerprint["sha256"]), params)
         say("start", {"batch_id": identifier, "as_of": as_of.date().isoformat(), "rows": len(history)})
         with collected_warnings() as caught:
