@@ -130,7 +130,7 @@ def _insert_rows(table: Any, conn: Connection, keys: list[str], rows: Iterable[t
 def _sqlite_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
     """Naive date-time columns as SQLAlchemy's SQLite text (so ``_insert_rows`` writes the same)."""
     columns = [c for c in frame.columns if pd.api.types.is_datetime64_dtype(frame[c])]
-    if not columns:
+    if not columns or frame.empty:  # (numpy's string replace fails on an empty array)
         return frame
     out = frame.copy(deep=False)
     for column in columns:

@@ -85,6 +85,14 @@ def test_sqlite_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(tmp_path:
     assert stored(ours) == expected
 
 
+def test_an_empty_table_with_dates_is_stored_as_no_rows(url: str) -> None:
+    # The day the data ends nothing is open: the open-line table is empty, its dates included.
+    empty = tables()["suppliers"].iloc[:0]
+    results.write_batch(url, "b1", {"suppliers": empty, "open_lines": tables()["open_lines"]}, manifest())
+    assert results.read_table(url, "suppliers", "b1").empty
+    assert len(results.read_table(url, "open_lines", "b1")) == 2
+
+
 def test_sqlite_time_zone_aware_columns_round_trip_through_sqlalchemys_path(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'results.db'}"
     stamps = pd.to_datetime(["2024-01-31 13:45:07", "2024-02-01 00:00:00", None]).tz_localize("UTC")
