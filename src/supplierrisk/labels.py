@@ -148,9 +148,9 @@ def disruption_labels(history: pd.DataFrame, snapshots: pd.DataFrame, event: Dis
     delivered = day_numbers(history["delivered_date"])
     slip = event.on_time_tolerance_days if event.kind in EXCURSION_KINDS else event.severe_delay_days - 1
     bad = (delivered == NO_DAY) | (delivered - promised > slip)
-    coder, codes = GroupCoder.with_codes(history[["supplier_id"]])
+    coder, line_codes = GroupCoder.with_codes(history[["supplier_id"]])
     values: list[Column] = [EVENTS, bad.astype(float)]
-    index = EventIndex(codes, promised, values)
+    index = EventIndex(line_codes, promised, values)
     as_of = pd.to_datetime(snapshots["as_of"]).astype("datetime64[ns]")
     t = day_numbers(as_of)
     codes = coder.codes(snapshots[["supplier_id"]])

@@ -106,6 +106,9 @@ class StoreEmptyError(RuntimeError):
     """The canonical store has no lines yet."""
 
 
+Fingerprint: TypeAlias = dict[str, str | int]
+
+
 def read_history(path: Path) -> pd.DataFrame:
     """Read a canonical history from Parquet; an absent store reads as empty."""
     return _read_store(path, hash_text=False)[0]
@@ -113,15 +116,19 @@ def read_history(path: Path) -> pd.DataFrame:
 
 def load_store(path: Path) -> pd.DataFrame:
     """The canonical history, or a clear error when nothing was ingested yet."""
-    return load_store_fingerprinted(path, fingerprint=False)[0]
+    return _nonempty(read_history(path), path)
 
 
-def load_store_fingerprinted(path: Path, fingerprint: bool = True) -> tuple[pd.DataFrame, Fingerprint | None]:
+def load_store_fingerprinted(path: Path) -> tuple[pd.DataFrame, Fingerprint]:
     """``load_store`` and the history's ``data_fingerprint``, hashing text while it is still Arrow data."""
-    history, text_hashes = _read_store(path, hash_text=fingerprint)
+    history, text_hashes = _read_store(path, hash_text=True)
+    return _nonempty(history, path), data_fingerprint(history, text_hashes)
+
+
+def _nonempty(history: pd.DataFrame, path: Path) -> pd.DataFrame:
     if history.empty:
         raise StoreEmptyError(f"the store {path} is empty: run 'supplierrisk ingest' first")
-    return history, data_fingerprint(history, text_hashes) if fingerprint else None
+    return history
 
 
 def _read_store(path: Path, hash_text: bool) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -130,11 +137,10 @@ def _read_store(path: Path, hash_text: bool) -> tuple[pd.DataFrame, dict[str, np
     table = pq.read_table(path, use_pandas_metadata=True)  # as pandas.read_parquet reads it
     # Parquet text reads as str objects with None for nulls: already canonical, which the schema tells.
     text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-    hashes = {name: _arrow_text_hashes(table.column(name)) for name in text} if hash_text else {}
-    return conform(table.to_pandas(), text_columns=text), hashes
-
-
-Fingerprint: TypeAlias = dict[str, str | int]
+    history = conform(table.to_pandas(), text_columns=text)
+    # Text that conform kept as text (not, say, dates stored as strings) is hashed from Arrow.
+    kept = [name for name in text if history[name].dtype == object] if hash_text else []
+    return history, {name: _arrow_text_hashes(table.column(name)) for name in kept}
 
 
 def data_fingerprint(

@@ -114,3 +114,13 @@ def test_fingerprint_from_the_loaded_store_is_the_fingerprint_of_what_it_loads(t
     pd.testing.assert_frame_equal(loaded, load_store(path))
     with pytest.raises(StoreEmptyError, match="run 'supplierrisk ingest' first"):
         load_store_fingerprinted(tmp_path / "absent.parquet")
+
+
+def test_dates_stored_as_text_are_fingerprinted_as_the_dates_they_load_as(tmp_path: Path) -> None:
+    history = conform(_history())
+    stored = history.assign(order_date=history["order_date"].dt.strftime("%Y-%m-%d"))
+    path = tmp_path / "store.parquet"
+    stored.to_parquet(path, index=False)
+    loaded, fingerprint = load_store_fingerprinted(path)
+    assert loaded["order_date"].dtype == "datetime64[ns]"
+    assert fingerprint == data_fingerprint(load_store(path)) == data_fingerprint(history)

@@ -137,7 +137,8 @@ def publish_batch(
     with folders.batch_lock(root), task("batch", total=4) as step:
         cleaned = folders.clean_temporary(root)
         params = kpi_params(settings)
-        fingerprint = fingerprint or data_fingerprint(history)
+        if fingerprint is None:
+            fingerprint = data_fingerprint(history)
         identifier = batch_id(as_of, champions.models, str(fingerprint["sha256"]), params)
         say("start", {"batch_id": identifier, "as_of": as_of.date().isoformat(), "rows": len(history)})
         with collected_warnings() as caught:

@@ -105,11 +105,10 @@ def _stable_int_order(key: np.ndarray) -> np.ndarray:
 def _stable_float_order(values: np.ndarray) -> np.ndarray:
     """``np.argsort(values, kind="stable")``: complex numbers sort by real part, then imaginary.
 
-    With the position as the imaginary part (exact below 2**53), equal values keep their order,
-    NaN sorts last, and -0.0 ties with 0.0, as in the stable argsort.
+    With the position as the imaginary part (exact for any array that fits in memory: below
+    2**53), equal values keep their order, NaN sorts last, and -0.0 ties with 0.0, as in the
+    stable argsort.
     """
-    if len(values) >= 1 << 53:
-        return np.argsort(values, kind="stable")
     pairs = np.empty(len(values), dtype=np.complex128)
     pairs.real = values
     pairs.imag = np.arange(len(values))
