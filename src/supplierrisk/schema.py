@@ -86,33 +86,45 @@ def empty_history() -> pd.DataFrame:
     return conform(pd.DataFrame({name: [] for name in CANONICAL_FIELDS}))
 
 
-def conform(frame: pd.DataFrame, text_columns: Collection[str] = ()) -> pd.DataFrame:
+def conform(frame: pd.DataFrame, text_columns: Collection[str] = (), owned: bool = False) -> pd.DataFrame:
     """Return ``frame`` with every canonical column present, in order, with canonical dtypes.
 
     Absent optional fields become all-missing columns; they are never filled with
     invented values. Extra and metadata columns are kept after the canonical ones.
     ``text_columns`` are known to hold only ``str`` and ``None`` (as pyarrow reads text),
-    so they skip the pass that looks for other missing values.
+    so they skip the pass that looks for other missing values. The result shares no
+    data with ``frame`` unless the caller hands it over (``owned``): then columns that
+    are already canonical are taken as they are, without a copy.
     """
-    out = pd.DataFrame(index=frame.index)
+    columns: dict[str, pd.Series] = {}
     for name in CANONICAL_FIELDS:
         if name in DATE_FIELDS:
             col = frame[name] if name in frame else pd.Series(pd.NaT, index=frame.index)
-            out[name] = pd.to_datetime(col).astype("datetime64[ns]").dt.normalize()
+            # normalize makes a new array, so the cast before it need not copy.
+            columns[name] = pd.to_datetime(col).astype("datetime64[ns]", copy=False).dt.normalize()
         elif name in NUMERIC_FIELDS:
             col = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
-            out[name] = pd.to_numeric(col).astype("float64")
+            columns[name] = pd.to_numeric(col).astype("float64", copy=not owned)
+        elif name in frame:
+            col = frame[name]
+            columns[name] = _own(_as_text(col, name in text_columns), col, owned)
         else:
-            col = frame[name] if name in frame else pd.Series(None, index=frame.index)
-            out[name] = _as_text(col, name in text_columns)
-    rest = [c for c in frame.columns if c not in CANONICAL_FIELDS]
-    for name in rest:
-        out[name] = frame[name]
-    if ORDER_DATE_SOURCE in out:
-        out[ORDER_DATE_SOURCE] = _as_text(out[ORDER_DATE_SOURCE], ORDER_DATE_SOURCE in text_columns)
-    if PROMISED_DATE_FIRST in out:
-        out[PROMISED_DATE_FIRST] = pd.to_datetime(out[PROMISED_DATE_FIRST]).astype("datetime64[ns]")
-    return out
+            columns[name] = pd.Series(np.full(len(frame), None, dtype=object), index=frame.index)
+    for name in frame.columns:
+        if name not in columns:
+            col = frame[name]
+            columns[name] = _own(col, col, owned)
+    if ORDER_DATE_SOURCE in columns:
+        columns[ORDER_DATE_SOURCE] = _as_text(columns[ORDER_DATE_SOURCE], ORDER_DATE_SOURCE in text_columns)
+    if PROMISED_DATE_FIRST in columns:
+        columns[PROMISED_DATE_FIRST] = pd.to_datetime(columns[PROMISED_DATE_FIRST]).astype("datetime64[ns]")
+    # Dates above are new arrays, numbers too unless owned; ``_own`` copies what may be the caller's.
+    return pd.DataFrame(columns, index=frame.index, copy=False)
+
+
+def _own(col: pd.Series, source: pd.Series, owned: bool) -> pd.Series:
+    """``col``, copied when it is still the caller's ``source`` column and the caller keeps ``source``."""
+    return col.copy() if col is source and not owned else col
 
 
 def from_records(records: list[dict[str, Any]]) -> pd.DataFrame:

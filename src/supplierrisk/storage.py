@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeAlias
 
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.core.util.hashing import combine_hash_arrays
 
+from supplierrisk.parallel import usable_cpus
 from supplierrisk.schema import conform, empty_history
 
 
@@ -137,10 +139,27 @@ def _read_store(path: Path, hash_text: bool) -> tuple[pd.DataFrame, dict[str, np
     table = pq.read_table(path, use_pandas_metadata=True)  # as pandas.read_parquet reads it
     # Parquet text reads as str objects with None for nulls: already canonical, which the schema tells.
     text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-    history = conform(table.to_pandas(), text_columns=text)
+    # Text columns are decoded on worker threads (Arrow's dictionary encoding releases the GIL) while
+    # this thread converts the rest.
+    with ThreadPoolExecutor(min(usable_cpus(), max(1, len(text)))) as pool:
+        decoding = {name: pool.submit(_decode_text, table.column(name), hash_text) for name in text}
+        others = table.drop_columns(text).to_pandas()
+        decoded = {name: future.result() for name, future in decoding.items()}
+    columns = {
+        name: pd.Series(decoded[name][0], index=others.index) if name in decoded else others[name]
+        for name in table.column_names
+        if name in decoded or name in others
+    }
+    frame = pd.DataFrame(columns, index=others.index, copy=False)
+    history = conform(frame, text_columns=text, owned=True)
     # Text that conform kept as text (not, say, dates stored as strings) is hashed from Arrow.
     kept = [name for name in text if history[name].dtype == object] if hash_text else []
-    return history, {name: _arrow_text_hashes(table.column(name)) for name in kept}
+    hashes = {name: decoded[name][1] for name in kept}
+    del table, others, decoded, frame
+    # Arrow's pool keeps the freed table's memory for Arrow to reuse (about half the store's size
+    # in memory); what reads the history allocates through numpy instead, so give it back now.
+    pa.default_memory_pool().release_unused()
+    return history, hashes
 
 
 def data_fingerprint(
@@ -150,7 +169,7 @@ def data_fingerprint(
 
     Each row is hashed and the sorted row hashes are digested: the same result for any
     row order, without sorting the rows themselves (which cost as much again at scale).
-    ``text_hashes`` are the hashes of text columns already computed (see ``_arrow_text_hashes``).
+    ``text_hashes`` are the hashes of text columns already computed (see ``_decode_text``).
     """
     rows = row_hashes(history, text_hashes)
     digest = hashlib.sha256(np.sort(rows).tobytes()).hexdigest()
@@ -191,15 +210,21 @@ def _column_hashes(column: pd.Series) -> np.ndarray:
     return _hashes_by_code(np.asarray(distinct, dtype=object), codes)
 
 
-def _arrow_text_hashes(column: pa.ChunkedArray) -> np.ndarray:
-    """``_column_hashes`` of an Arrow text column as pandas will read it (str, None for nulls).
+def _decode_text(column: pa.ChunkedArray, with_hashes: bool) -> tuple[np.ndarray, np.ndarray]:
+    """An Arrow text column as pandas reads it (str, None for nulls), and its ``_column_hashes``.
 
-    Arrow's dictionary encoding finds the distinct strings in its own buffers, several times
-    faster than factorizing the Python strings they become.
+    Both come through Arrow's dictionary encoding: it finds the distinct strings in its own
+    buffers, several times faster than pandas finds them among Python strings, so each distinct
+    string becomes one Python object (as ``to_pandas`` deduplicates them) and is hashed once.
+    Without ``with_hashes`` the hashes are empty.
     """
     encoded = pc.dictionary_encode(column.combine_chunks())
+    distinct: np.ndarray = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
     codes = pc.fill_null(encoded.indices, -1).to_numpy()
-    return _hashes_by_code(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), codes)
+    # Missing values (code -1) take the None appended last.
+    values = np.concatenate([distinct, np.array([None], dtype=object)]).take(codes)
+    hashes = _hashes_by_code(distinct, codes) if with_hashes else np.empty(0, dtype=np.uint64)
+    return values, hashes
 
 
 def _hashes_by_code(distinct: np.ndarray, codes: np.ndarray) -> np.ndarray:

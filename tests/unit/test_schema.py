@@ -51,3 +51,35 @@ def test_records_dates_convert_like_numpy_whatever_their_type() -> None:
     np.testing.assert_array_equal(from_records(records)["order_date"].to_numpy(), expected)
     texts = [{"po_id": "P", "supplier_id": "S", "order_date": "2024-01-02"}]
     assert from_records(texts)["order_date"].iloc[0] == pd.Timestamp("2024-01-02")
+
+
+def test_conform_shares_no_data_with_its_input_unless_handed_over() -> None:
+    frame = pd.DataFrame(
+        {
+            "po_id": np.array(["P1", "P2"], dtype=object),
+            "supplier_id": np.array(["S1", "S2"], dtype=object),
+            "order_date": pd.to_datetime(["2024-01-02", "2024-01-03"]),
+            "quantity_ordered": [1.0, 2.0],
+            "extra_priority": np.array(["high", "low"], dtype=object),
+        }
+    )
+    before = frame.copy(deep=True)
+    out = conform(frame, text_columns=["po_id", "supplier_id", "extra_priority"])
+    for name in ("po_id", "supplier_id", "order_date", "quantity_ordered", "extra_priority"):
+        assert not np.shares_memory(out[name].to_numpy(), frame[name].to_numpy()), name
+    out.loc[0, ["po_id", "extra_priority", "quantity_ordered"]] = ["X", "X", 9.0]
+    pd.testing.assert_frame_equal(frame, before)
+    # Handed over: canonical text and extra columns are taken as they are (no copy).
+    owned = conform(frame, text_columns=["po_id", "supplier_id", "extra_priority"], owned=True)
+    assert np.shares_memory(owned["po_id"].to_numpy(), frame["po_id"].to_numpy())
+    assert np.shares_memory(owned["extra_priority"].to_numpy(), frame["extra_priority"].to_numpy())
+    pd.testing.assert_frame_equal(
+        owned, out.assign(po_id=["P1", "P2"], extra_priority=["high", "low"], quantity_ordered=[1.0, 2.0])
+    )
+
+
+def test_absent_text_fields_are_none_not_nan() -> None:
+    out = conform(pd.DataFrame({"po_id": ["P1"], "supplier_id": ["S1"], "order_date": ["2024-01-02"]}))
+    for name in ("supplier_name", "category", "item_id", "currency"):
+        assert out[name].dtype == object
+        assert out[name].tolist() == [None]

@@ -124,3 +124,28 @@ def test_dates_stored_as_text_are_fingerprinted_as_the_dates_they_load_as(tmp_pa
     loaded, fingerprint = load_store_fingerprinted(path)
     assert loaded["order_date"].dtype == "datetime64[ns]"
     assert fingerprint == data_fingerprint(load_store(path)) == data_fingerprint(history)
+
+
+def test_text_columns_of_any_shape_read_back_as_pandas_reads_them(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 9
+    table = pa.table(
+        {
+            "po_id": pa.array([f"P{i % 4}" for i in range(rows)], pa.large_string()),
+            "supplier_id": pa.array(["Ünïcode", None, "S"] * 3, pa.string()),
+            "category": pa.array([None] * rows, pa.string()),  # text typed, never a value
+            "ship_mode": pa.array([""] * rows, pa.string()),  # empty text is a value, not missing
+            "order_date": pa.array([pd.Timestamp("2024-01-02")] * rows, pa.timestamp("ns")),
+        }
+    )
+    path = tmp_path / "store.parquet"
+    pq.write_table(table, path, row_group_size=4)  # several chunks per column
+    loaded, fingerprint = load_store_fingerprinted(path)
+    expected = conform(pd.read_parquet(path))
+    pd.testing.assert_frame_equal(loaded, expected)
+    assert fingerprint == data_fingerprint(expected)
+    assert loaded["category"].map(type).eq(type(None)).all()
+    assert loaded["supplier_id"].tolist() == ["Ünïcode", None, "S"] * 3
+    assert loaded["ship_mode"].eq("").all()

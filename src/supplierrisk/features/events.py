@@ -8,12 +8,13 @@ arrays and binary search (O((n + q) log n)), never by looping over history.
 from __future__ import annotations
 
 import itertools
-import os
 from concurrent.futures import Executor, Future
 from typing import Final, TypeAlias
 
 import numpy as np
 import pandas as pd
+
+from supplierrisk.parallel import usable_cpus
 
 # Days from the epoch are offset so that day numbers minus any window stay positive.
 DAY_OFFSET = 200_000
@@ -51,8 +52,7 @@ def day_numbers(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
 
 def build_workers() -> int:
     """Threads that build event indexes: the CPUs this process may run on, at most ``MAX_BUILD_WORKERS``."""
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    return max(1, min(MAX_BUILD_WORKERS, len(usable)))
+    return min(MAX_BUILD_WORKERS, usable_cpus())
 
 
 def submit_index(
