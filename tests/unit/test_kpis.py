@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from supplierrisk.kpis import KpiParams, compute_kpis, quarterly_kpis, wilson_interval
+from supplierrisk.kpis import KpiParams, compute_kpi_tables, compute_kpis, quarterly_kpis, wilson_interval
 from supplierrisk.schema import CANONICAL_FIELDS, conform
 
 AS_OF = pd.Timestamp("2024-06-30")
@@ -602,3 +602,53 @@ def test_kpis_leave_the_history_untouched_and_ignore_columns_they_do_not_read() 
         for by in (["supplier_id"], ["category"], ["supplier_id", "category"]):
             pd.testing.assert_frame_equal(kpis(wide, by), kpis(lines, by))
         pd.testing.assert_frame_equal(wide, before)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(_line_strategy, min_size=1, max_size=40),
+    no_category=st.sets(st.integers(0, 39)),
+    euro=st.sets(st.integers(0, 39), max_size=2),
+)
+def test_tables_of_several_groupings_are_the_tables_of_one_call_each(
+    rows: list[tuple[Any, ...]], no_category: set[int], euro: set[int]
+) -> None:
+    frame = _from_tuples(rows)
+    at = [i for i in no_category if i < len(frame)]
+    frame.loc[at, "category"] = None  # some lines without a category: left out of category groups only
+    frame.loc[[i for i in euro if i < len(frame)], "currency"] = "EUR"  # mixed currencies skip spend
+    tables = compute_kpi_tables(frame, AS_OF, 60, BY_OPTIONS, KpiParams())
+    assert list(tables) == [tuple(by) for by in BY_OPTIONS]
+    for by in BY_OPTIONS:
+        alone = compute_kpis(frame, AS_OF, 60, by, KpiParams())
+        pd.testing.assert_frame_equal(tables[tuple(by)].table, alone.table)
+        assert tables[tuple(by)].skipped == alone.skipped
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_line_strategy, min_size=1, max_size=40), by=st.sampled_from(BY_OPTIONS))
+def test_lines_delivered_and_promised_before_the_window_only_make_their_group_appear(
+    rows: list[tuple[Any, ...]], by: list[str]
+) -> None:
+    # An anchor in the window with every field, so dropping lines cannot change which KPIs are skipped.
+    frame = _from_tuples([(0, 0, -20, 5, 0, 10, 1.0, 0.1, 1.0, 1.0), *rows])
+    window = 30
+    start = AS_OF - pd.Timedelta(days=window)
+    done = (frame["promised_date"] <= start) & (frame["delivered_date"] <= AS_OF)
+    assume(done.any())
+    full = kpis(frame, by=by, window=window)
+    kept = kpis(frame.loc[~done], by=by, window=window)
+    keys = list(by)
+    assert len(full) == frame.loc[frame["order_date"] <= AS_OF].groupby(keys).ngroups
+    merged = full.merge(kept, on=keys, how="left", suffixes=("", "_kept"), indicator=True)
+    both = merged["_merge"] == "both"
+    for column in full.columns.difference(keys):
+        # A group's own KPIs; the shares of totals and the concentration of categories too.
+        pd.testing.assert_series_equal(
+            merged.loc[both, column], merged.loc[both, f"{column}_kept"], check_names=False, check_dtype=False
+        )
+    # Groups with nothing but such lines: every count 0, every rate missing.
+    only_old = merged.loc[~both]
+    for column in [c for c in full.columns if c.endswith("_lines")]:
+        assert (only_old[column] == 0).all()
+    assert only_old["otd_rate"].isna().all()

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from supplierrisk.kpis import KpiParams, compute_kpis
+from supplierrisk.kpis import KpiParams, compute_kpi_tables
 from supplierrisk.modeling.disruption import DisruptionModel
 from supplierrisk.modeling.otd import OtdModel
 from supplierrisk.modeling.scoring import (
@@ -35,6 +35,8 @@ from supplierrisk.modeling.scoring import (
 )
 
 TABLES = ("open_lines", "suppliers", "categories", "supplier_categories")
+# The groupings of the KPI tables.
+SUPPLIER, CATEGORY, PAIR = ("supplier_id",), ("category",), ("supplier_id", "category")
 # The KPI window of the batch's supplier and category tables.
 BATCH_WINDOW_DAYS = 365
 # KPI columns carried into the supplier and category tables (their 90% intervals included).
@@ -165,10 +167,9 @@ def compute_batch(
     risk, supplier_features = score_supplier_risk_with_features(disruption_model, at, explain=True)
     risk["drivers_json"] = risk.pop("drivers").map(lambda d: json.dumps(d, sort_keys=True, default=str))
     lap("suppliers")
-    supplier_kpis = compute_kpis(at.known, as_of, window_days, ["supplier_id"], params).table
-    category_result = compute_kpis(at.known, as_of, window_days, ["category"], params)
+    kpis = compute_kpi_tables(at.known, as_of, window_days, [SUPPLIER, CATEGORY, PAIR], params)
+    supplier_kpis, category_result, pair_kpis = kpis[SUPPLIER].table, kpis[CATEGORY], kpis[PAIR].table
     category_kpis = category_result.table
-    pair_kpis = compute_kpis(at.known, as_of, window_days, ["supplier_id", "category"], params).table
     notes = (
         [f"category roll-ups skipped: {category_result.skipped['category']}"]
         if ("category" in category_result.skipped)
