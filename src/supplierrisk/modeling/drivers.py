@@ -9,6 +9,7 @@ the same as-of ("category median").
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -86,8 +87,14 @@ def _excursion(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, A
 
 
 def _window_of(name: str, prefix: str) -> str | None:
-    found = re.fullmatch(re.escape(prefix) + r"(\d+)d", name)
+    found = _windowed(prefix).fullmatch(name)
     return found.group(1) if found else None
+
+
+@functools.cache
+def _windowed(prefix: str) -> re.Pattern[str]:
+    """``<prefix><days>d``, compiled once: a sentence per supplier asks it of every feature name."""
+    return re.compile(re.escape(prefix) + r"(\d+)d")
 
 
 def _excursions(m: re.Match[str], row: pd.Series, median: float, ctx: dict[str, Any]) -> str:
