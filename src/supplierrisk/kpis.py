@@ -381,41 +381,41 @@ class _LineFacts:
     """
 
     def __init__(
-        self, history: pd.DataFrame, exists: np.ndarray, relevant: np.ndarray, k: _KnownLines
+        self,
+        history: pd.DataFrame,
+        exists: np.ndarray,
+        relevant: np.ndarray,
+        lines: pd.DataFrame,
+        k: _KnownLines,
     ) -> None:
         self.history = history
         self.exists = exists
         self.relevant = relevant
+        self.lines = lines
         self.k = k
-        self.lines = history
         self._levels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def of(
         cls, history: pd.DataFrame, t: float, window_days: int, params: KpiParams, grouped_by: list[str]
     ) -> _LineFacts:
+        """The facts of ``history``'s lines as known at day ``t``."""
         order = _days(history["order_date"])
         promised = _days(history["promised_date"])
         delivered = _days(history["delivered_date"]) if "delivered_date" in history else _nan(len(history))
         exists = order <= t
         relevant = exists & (_in_window(promised, t, window_days) | ~(delivered <= t))
         columns = [c for c in history.columns if c in _KPI_INPUTS or c in grouped_by]
-        # No copy when every line counts: at ten million lines copying a wide history cost half a call.
-        # Else column by column: one gather each, several times faster than ``loc`` on a wide frame.
+        # No copy when every line counts; else column by column, one gather each (several times
+        # faster than ``loc`` on a wide frame at ten million lines).
         lines = (
             history
             if relevant.all()
             else pd.DataFrame({c: history[c].values[relevant] for c in columns}, copy=False)
         )
         days = (order[relevant], promised[relevant], delivered[relevant])
-        facts = cls(
-            history,
-            exists,
-            relevant,
-            _known_lines(lines, days, t, window_days, float(params.on_time_tolerance_days)),
-        )
-        facts.lines = lines
-        return facts
+        k = _known_lines(lines, days, t, window_days, float(params.on_time_tolerance_days))
+        return cls(history, exists, relevant, lines, k)
 
     def _column_codes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Codes of ``name`` over existing lines (-1 where missing) and its sorted levels, made once."""
