@@ -6,6 +6,8 @@ workers, loaded by wrk (a separate process) at fixed concurrency. Measured:
 - ``POST /v1/order-lines/score`` with 1 line and with 1,000 lines (raw PO lines in;
   features from the store's history, model, delay quantiles, JSON out);
 - ``GET /v1/suppliers/{id}`` (batch tables plus a quarterly KPI trend);
+- the workspace's pages (home, a category, a supplier, open lines, monitoring; the
+  paths ``bench_web.py`` times), read with the same API key;
 - the reference: ``mlflow models serve --env-manager local`` on the OTD champion,
   sent the *feature rows* of the same lines (``dataframe_split``), so it does less
   work per line than our endpoint (no feature building);
@@ -43,6 +45,7 @@ from urllib.parse import quote
 import httpx
 import mlflow
 import pandas as pd
+from bench_web import pages_of  # bench/bench_web.py: the workspace pages it times, beside this script
 from targets import lightgbm_booster, target_line  # bench/targets.py, beside this script
 
 from pipelines.ingest import run_ingest
@@ -56,6 +59,8 @@ from supplierrisk.settings import Settings
 from supplierrisk.storage import load_store
 from supplierrisk.tracking import CHAMPION, MODEL_NAMES, connect, load_model, promote, version_for_alias
 
+# The workspace pages measured against the no-op GET (names as bench_web.pages_of gives them).
+WORKSPACE_PAGES = ("home", "category", "supplier", "lines", "monitoring")
 LUA = """
 wrk.method = "{method}"
 wrk.body = {body}
@@ -246,6 +251,13 @@ def main() -> None:
             ).json()
             supplier = batch_suppliers["items"][0]["supplier_id"]
             supplier_url = f"http://127.0.0.1:{ours_port}/v1/suppliers/{quote(supplier, safe='')}"
+            # The workspace's pages, as bench_web.py times them one by one (the same paths).
+            with httpx.Client(base_url=f"http://127.0.0.1:{ours_port}", timeout=60) as web:
+                pages = {
+                    name: f"http://127.0.0.1:{ours_port}{path}"
+                    for name, path in pages_of(web, headers).items()
+                    if name in WORKSPACE_PAGES
+                }
 
             timings = []
             for _ in range(30):
@@ -263,6 +275,7 @@ def main() -> None:
                 "no-op GET": run_wrk(
                     f"{noop_url}/item/{quote(supplier, safe='')}", "GET", None, key, args, tmp
                 ),
+                **{f"page {name}": run_wrk(url, "GET", None, key, args, tmp) for name, url in pages.items()},
             }
         finally:
             for process in (ours, reference, noop):
@@ -326,6 +339,12 @@ def report_targets(
     print(
         target_line("get_supplier_throughput_vs_noop", f"{get_vs_noop:.2f}", ">= 0.40", get_vs_noop >= 0.40)
     )
+    for name in WORKSPACE_PAGES:
+        if f"page {name}" in results:
+            ratio = results[f"page {name}"]["rps"] / noop_get["rps"]
+            print(
+                target_line(f"workspace_{name}_throughput_vs_noop", f"{ratio:.3f}", ">= 0.40", ratio >= 0.40)
+            )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pandas as pd
 from fastapi.testclient import TestClient
 
@@ -84,7 +85,8 @@ def server_ms(client: TestClient, path: str, headers: dict[str, str]) -> float:
     return float(response.headers["server-timing"].split("dur=")[1])
 
 
-def pages_of(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+def pages_of(client: httpx.Client, headers: dict[str, str]) -> dict[str, str]:
+    """The pages timed, by name (``client``: a TestClient, or a server's client in bench_serving)."""
     categories = client.get("/v1/categories", headers=headers).json()["items"]
     busiest = max(categories, key=lambda c: c["n_suppliers"])
     category = quote(busiest["category"], safe="")
