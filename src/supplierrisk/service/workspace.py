@@ -230,7 +230,9 @@ def category_kpis(
 
     ``lines`` may be the whole history or already only the category's lines.
     """
-    lines = lines.loc[lines["category"] == category]
+    in_category = (lines["category"] == category).to_numpy()
+    if not in_category.all():  # no copy of lines that are the category's already
+        lines = lines.loc[in_category]
     table = compute_kpis(lines, as_of, check_window(window_days), ["supplier_id", "category"], params).table
     return table.reindex(columns=["supplier_id", *PAIR_KPIS])
 

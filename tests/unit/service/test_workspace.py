@@ -217,6 +217,11 @@ def test_category_kpis_are_compute_kpis_on_the_category_lines() -> None:
     direct = compute_kpis(history, AS_OF, 180, ["supplier_id", "category"]).table
     row = direct.loc[(direct["supplier_id"] == "A") & (direct["category"] == "ARV")].iloc[0]
     assert table.loc["A", "otd_rate_lo"] == pytest.approx(row["otd_rate_lo"])
+    # Lines that are the category's already (the service passes the store's rows of the category).
+    only = history.loc[history["category"] == "ARV"]
+    pd.testing.assert_frame_equal(
+        category_kpis(only, "ARV", AS_OF, 180, KpiParams()).set_index("supplier_id"), table
+    )
     with pytest.raises(ValueError, match="window must be"):
         category_kpis(history, "ARV", AS_OF, 3, KpiParams())
 
