@@ -389,8 +389,10 @@ class _LineFacts:
         k: _KnownLines,
     ) -> None:
         self.history = history
-        self.exists = exists
-        self.relevant = relevant
+        # None when every line exists (no gathers); else which lines exist.
+        self.exists = None if exists.all() else exists
+        # Among the existing lines, the kept ones (kept lines all exist).
+        self.kept = relevant if self.exists is None else relevant[exists]
         self.lines = lines
         self.k = k
         self._levels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -421,7 +423,7 @@ class _LineFacts:
         """Codes of ``name`` over existing lines (-1 where missing) and its sorted levels, made once."""
         if name not in self._levels:
             values = self.history[name].to_numpy()
-            codes, levels = pd.factorize(values if self.exists.all() else values[self.exists], sort=True)
+            codes, levels = pd.factorize(values if self.exists is None else values[self.exists], sort=True)
             self._levels[name] = (codes.astype(np.int64), np.asarray(levels, dtype=object))
         return self._levels[name]
 
@@ -441,8 +443,8 @@ class _LineFacts:
             groups = pd.DataFrame(
                 {by[0]: first_levels[uniques // width], by[1]: second_levels[uniques % width]}
             )
-        # Codes over existing lines, then over the kept ones (kept lines all exist).
-        return codes[self.relevant[self.exists]], groups
+        # Codes over existing lines, then over the kept ones.
+        return codes[self.kept], groups
 
 
 def _grouped_kpis(
